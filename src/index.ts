@@ -1,0 +1,26 @@
+/**
+ * tfjs-drop-path: Stochastic Depth (DropPath) for TensorFlow.js.
+ *
+ * The public API, written by hand. Importing this module registers the
+ * plugin's layer classes with `tf.serialization` (a side effect, so that
+ * `tf.loadLayersModel` finds them).
+ */
+import {DropPath, dropPathLayer} from '../layers/drop_path';
+import {polyfillNodeUtil} from './internal/node_compat';
+
+polyfillNodeUtil();
+
+export {dropPath} from './ops/drop_path';
+export type {DropPathOptions} from './ops/drop_path';
+export {DropPath} from '../layers/drop_path';
+export type {DropPathArgs} from '../layers/drop_path';
+export type {DropMode} from './internal/validate';
+export {version} from './version';
+
+/** Layer factories, in the style of `tf.layers`. */
+export const layers = {
+  dropPath: dropPathLayer,
+};
+
+/** Every layer class this package registers with tf.serialization. */
+export const registeredClasses = [DropPath] as const;
