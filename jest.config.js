@@ -9,6 +9,7 @@ module.exports = {
     '^.+\\.tsx?$': ['ts-jest', {tsconfig: 'tsconfig.json', diagnostics: false}],
   },
   moduleFileExtensions: ['ts', 'js', 'json'],
+  setupFiles: ['<rootDir>/test/utils/setup-env.js'],
   testTimeout: 120000,
   maxWorkers: 2,
 };
