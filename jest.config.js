@@ -1,3 +1,6 @@
+// Quiet TensorFlow's C++ start-up logging; the workers inherit this.
+process.env.TF_CPP_MIN_LOG_LEVEL = process.env.TF_CPP_MIN_LOG_LEVEL || '2';
+
 /** @type {import('jest').Config} */
 module.exports = {
   // tfjs-node's binding creates typed arrays in Node's own realm: a 'node'
@@ -9,7 +12,6 @@ module.exports = {
     '^.+\\.tsx?$': ['ts-jest', {tsconfig: 'tsconfig.json', diagnostics: false}],
   },
   moduleFileExtensions: ['ts', 'js', 'json'],
-  setupFiles: ['<rootDir>/test/utils/setup-env.js'],
   testTimeout: 120000,
   maxWorkers: 2,
 };

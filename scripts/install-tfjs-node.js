@@ -13,8 +13,11 @@
  *      build the binding from source with node-gyp.
  *   4. neither works                     -> a message saying what was tried.
  *
- * Usage: node scripts/install-tfjs-node.js [--package NAME]... [--wheel FILE]
- *                                          [--offline] [--force] [--quiet]
+ * Usage (from the project whose node_modules holds tfjs-node):
+ *   node node_modules/tfjs-drop-path/scripts/install-tfjs-node.js
+ *        [--root DIR] [--package NAME]... [--wheel FILE] [--offline] [--force] [--quiet]
+ * --root DIR   the project folder (default: the current directory)
+ * --if-root    do nothing when run as a dependency's install script (postinstall)
  * Environment: TFJS_TF_WHEEL (wheel file), TFJS_TF_WHEEL_SPEC (pip spec,
  * default tensorflow-cpu==2.21.0), TFJS_INSTALL_OFFLINE=1 (skip step 2).
  */
@@ -25,7 +28,7 @@ const os = require('os');
 const path = require('path');
 const cp = require('child_process');
 
-const ROOT = path.resolve(__dirname, '..');
+let ROOT = process.cwd();
 const DEFAULT_PACKAGES = ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'];
 const DEFAULT_WHEEL_SPEC = 'tensorflow-cpu==2.21.0';
 const LIBTF_VERSION = '2.9.1'; // the soname tfjs-node 4.x links against
@@ -33,7 +36,7 @@ const LIBTF_VERSION = '2.9.1'; // the soname tfjs-node 4.x links against
 function parseArgs(argv) {
   const opts = {packages: [], wheel: process.env.TFJS_TF_WHEEL || '',
     offline: process.env.TFJS_INSTALL_OFFLINE === '1', force: false,
-    quiet: false};
+    quiet: false, ifRoot: false};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--package') opts.packages.push(argv[++i]);
@@ -41,12 +44,14 @@ function parseArgs(argv) {
     else if (a === '--offline') opts.offline = true;
     else if (a === '--force') opts.force = true;
     else if (a === '--quiet') opts.quiet = true;
+    else if (a === '--if-root') opts.ifRoot = true;
+    else if (a === '--root') ROOT = path.resolve(argv[++i] || '.');
     else if (a === '--help' || a === '-h') {
       console.log(fs.readFileSync(__filename, 'utf8').split('*/')[0]);
       process.exit(0);
     } else {
       console.error(`install-tfjs-node: unknown argument "${a}". ` +
-        'Expected --package NAME, --wheel FILE, --offline, --force, --quiet.');
+        'Expected --root DIR, --package NAME, --wheel FILE, --offline, --force, --quiet, --if-root.');
       process.exit(2);
     }
   }
@@ -232,6 +237,13 @@ function installOne(name, opts) {
 
 function main() {
   const opts = parseArgs(process.argv.slice(2));
+  // npm sets INIT_CWD to where `npm install` ran: when that is another
+  // project, this package is being installed as a dependency: leave its
+  // tfjs-node to it (the user runs this script by hand if needed).
+  if (opts.ifRoot && process.env.INIT_CWD &&
+      path.resolve(process.env.INIT_CWD) !== path.resolve(ROOT)) {
+    process.exit(0);
+  }
   const major = Number(process.versions.node.split('.')[0]);
   if (major >= 23) {
     log(`Node ${process.versions.node}: @tensorflow/tfjs-node 4.22 calls ` +

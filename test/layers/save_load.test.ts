@@ -3,6 +3,8 @@ import * as os from 'os';
 import * as path from 'path';
 
 import {DropPath, layers as dpLayers} from '../../src';
+import type {io} from '@tensorflow/tfjs-core';
+
 import {tf} from '../utils/tf';
 
 function sequentialModel(): tf.LayersModel {
@@ -72,13 +74,13 @@ describe.each([
 
   test('saves with tf.io.withSaveHandler and loads with tf.io.fromMemory', async () => {
     const model = make();
-    let artifacts: tf.io.ModelArtifacts | undefined;
+    let artifacts: io.ModelArtifacts | undefined;
     await model.save(tf.io.withSaveHandler(async (a) => {
       artifacts = a;
       return {modelArtifactsInfo: {dateSaved: new Date(), modelTopologyType: 'JSON'}};
     }));
     expect(artifacts).toBeDefined();
-    const loaded = await tf.loadLayersModel(tf.io.fromMemory(artifacts as tf.io.ModelArtifacts));
+    const loaded = await tf.loadLayersModel(tf.io.fromMemory(artifacts as io.ModelArtifacts));
     await expectSameModel(model, loaded);
   });
 });
@@ -87,23 +89,23 @@ test('a rate changed after building is what gets saved', async () => {
   const model = sequentialModel();
   const layer = model.getLayer('dp_a') as DropPath;
   layer.rate = 0.4;
-  let artifacts: tf.io.ModelArtifacts | undefined;
+  let artifacts: io.ModelArtifacts | undefined;
   await model.save(tf.io.withSaveHandler(async (a) => {
     artifacts = a;
     return {modelArtifactsInfo: {dateSaved: new Date(), modelTopologyType: 'JSON'}};
   }));
-  const loaded = await tf.loadLayersModel(tf.io.fromMemory(artifacts as tf.io.ModelArtifacts));
+  const loaded = await tf.loadLayersModel(tf.io.fromMemory(artifacts as io.ModelArtifacts));
   expect((loaded.getLayer('dp_a') as DropPath).rate).toBe(0.4);
 });
 
 test('a model.json with an out-of-range rate fails to load with the value named', async () => {
   const model = sequentialModel();
-  let artifacts: tf.io.ModelArtifacts | undefined;
+  let artifacts: io.ModelArtifacts | undefined;
   await model.save(tf.io.withSaveHandler(async (a) => {
     artifacts = a;
     return {modelArtifactsInfo: {dateSaved: new Date(), modelTopologyType: 'JSON'}};
   }));
-  const a = artifacts as tf.io.ModelArtifacts;
+  const a = artifacts as io.ModelArtifacts;
   const topology = JSON.parse(JSON.stringify(a.modelTopology).replace('"rate":0.25', '"rate":2.5'));
   await expect(tf.loadLayersModel(tf.io.fromMemory({...a, modelTopology: topology})))
     .rejects.toThrow(/rate must be a finite number in \[0, 1\].*received 2\.5/);

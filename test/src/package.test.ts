@@ -1,0 +1,68 @@
+/**
+ * The package as a user gets it: the built entry points (run `npm run build`
+ * first; the test command does), import and require, one registry, tfjs as a
+ * peer, and the version constant.
+ */
+import * as cp from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+
+import {version} from '../../src';
+
+const root = path.resolve(__dirname, '..', '..');
+const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+
+function node(args: string[]): string {
+  const r = cp.spawnSync(process.execPath, args, {cwd: root, encoding: 'utf8',
+    env: {...process.env, TF_CPP_MIN_LOG_LEVEL: '3'}});
+  if (r.status !== 0) throw new Error(`node ${args.join(' ')} failed:\n${r.stderr}`);
+  return r.stdout.trim();
+}
+
+test('version constant matches package.json', () => {
+  expect(version).toBe(pkg.version);
+});
+
+test('tfjs is a peer dependency, never a dependency', () => {
+  expect(pkg.peerDependencies).toEqual({
+    '@tensorflow/tfjs-core': '^4.22.0',
+    '@tensorflow/tfjs-layers': '^4.22.0',
+  });
+  expect(Object.keys(pkg.dependencies ?? {}).filter((d) => d.startsWith('@tensorflow/'))).toEqual([]);
+  expect(pkg.engines.node).toBe('>=20 <23');
+  expect(pkg.sideEffects).toBeUndefined(); // registration is a side effect
+});
+
+test('the build ships types and does not bundle tfjs', () => {
+  for (const target of Object.values(pkg.exports['.']) as string[]) {
+    expect(fs.existsSync(path.join(root, target))).toBe(true);
+  }
+  const js = fs.readFileSync(path.join(root, 'dist/layers/drop_path.js'), 'utf8');
+  expect(js).toMatch(/require\("@tensorflow\/tfjs-core"\)/);
+  expect(js).not.toMatch(/class Engine|function randomUniform/);
+});
+
+test('require and import load one copy: same class, registered once', () => {
+  const out = node(['--input-type=module', '-e', `
+    import {createRequire} from 'module';
+    import * as tf from '@tensorflow/tfjs-node';
+    import * as esm from 'tfjs-drop-path';
+    const cjs = createRequire(import.meta.url)('tfjs-drop-path');
+    const registered = tf.serialization.SerializationMap.getMap().classNameMap.DropPath[0];
+    const layer = esm.layers.dropPath({rate: 0.5, seed: 1});
+    const y = layer.apply(tf.ones([8, 2]), {training: true});
+    console.log(JSON.stringify({
+      same: esm.DropPath === cjs.DropPath && registered === esm.DropPath,
+      version: esm.version, values: [...new Set(y.dataSync())].sort(),
+    }));`]);
+  expect(JSON.parse(out)).toEqual({same: true, version: pkg.version, values: [0, 2]});
+});
+
+test('CommonJS users load the plugin with require', () => {
+  const out = node(['-e', `
+    const tf = require('@tensorflow/tfjs-node');
+    const dp = require('tfjs-drop-path');
+    const y = dp.dropPath(tf.ones([4, 2]), 1);
+    console.log(tf.getBackend(), y.dataSync().every((v) => v === 0));`]);
+  expect(out).toBe('tensorflow true');
+});
