@@ -4,9 +4,6 @@
  */
 import * as tf from '@tensorflow/tfjs-node';
 
-// tfjs' own test flag: silences its one-time 'use the node backend' notice on 'cpu'.
-tf.env().set('IS_TEST', true);
-
 export {tf};
 
 export const BACKENDS = ['tensorflow', 'cpu'] as const;
