@@ -29,6 +29,17 @@ function functionalModel(): tf.LayersModel {
   return tf.model({inputs: input, outputs: out});
 }
 
+/** Saves through tf.io.withSaveHandler and returns the artifacts. */
+async function saveToMemory(model: tf.LayersModel): Promise<io.ModelArtifacts> {
+  let artifacts: io.ModelArtifacts | undefined;
+  await model.save(tf.io.withSaveHandler(async (a) => {
+    artifacts = a;
+    return {modelArtifactsInfo: {dateSaved: new Date(), modelTopologyType: 'JSON'}};
+  }));
+  if (!artifacts) throw new Error('the save handler was not called');
+  return artifacts;
+}
+
 function dropConfigs(model: tf.LayersModel) {
   return model.layers.filter((l) => l instanceof DropPath).map((l) => {
     const c = l.getConfig();
@@ -74,13 +85,9 @@ describe.each([
 
   test('saves with tf.io.withSaveHandler and loads with tf.io.fromMemory', async () => {
     const model = make();
-    let artifacts: io.ModelArtifacts | undefined;
-    await model.save(tf.io.withSaveHandler(async (a) => {
-      artifacts = a;
-      return {modelArtifactsInfo: {dateSaved: new Date(), modelTopologyType: 'JSON'}};
-    }));
-    expect(artifacts).toBeDefined();
-    const loaded = await tf.loadLayersModel(tf.io.fromMemory(artifacts as io.ModelArtifacts));
+    const artifacts = await saveToMemory(model);
+    expect(artifacts.weightData).toBeDefined();
+    const loaded = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
     await expectSameModel(model, loaded);
   });
 });
@@ -89,23 +96,13 @@ test('a rate changed after building is what gets saved', async () => {
   const model = sequentialModel();
   const layer = model.getLayer('dp_a') as DropPath;
   layer.rate = 0.4;
-  let artifacts: io.ModelArtifacts | undefined;
-  await model.save(tf.io.withSaveHandler(async (a) => {
-    artifacts = a;
-    return {modelArtifactsInfo: {dateSaved: new Date(), modelTopologyType: 'JSON'}};
-  }));
-  const loaded = await tf.loadLayersModel(tf.io.fromMemory(artifacts as io.ModelArtifacts));
+  const loaded = await tf.loadLayersModel(tf.io.fromMemory(await saveToMemory(model)));
   expect((loaded.getLayer('dp_a') as DropPath).rate).toBe(0.4);
 });
 
 test('a model.json with an out-of-range rate fails to load with the value named', async () => {
   const model = sequentialModel();
-  let artifacts: io.ModelArtifacts | undefined;
-  await model.save(tf.io.withSaveHandler(async (a) => {
-    artifacts = a;
-    return {modelArtifactsInfo: {dateSaved: new Date(), modelTopologyType: 'JSON'}};
-  }));
-  const a = artifacts as io.ModelArtifacts;
+  const a = await saveToMemory(model);
   const topology = JSON.parse(JSON.stringify(a.modelTopology).replace('"rate":0.25', '"rate":2.5'));
   await expect(tf.loadLayersModel(tf.io.fromMemory({...a, modelTopology: topology})))
     .rejects.toThrow(/rate must be a finite number in \[0, 1\].*received 2\.5/);
