@@ -17,6 +17,11 @@ export type {DropPathArgs} from '../layers/drop_path';
 export type {DropMode} from './internal/validate';
 export {version} from './version';
 
+export {bottleneck, convBnAct, planResNet, resnet} from '../models/builders';
+export type {Activation, BlockPlan, BottleneckArgs, ConvBnActArgs, ResNetArgs, StageSpec, StemSpec} from '../models/builders';
+export * as schedules from './schedules';
+export type {DepthSchedule, DepthScheduleName} from './schedules';
+
 /** Layer factories, in the style of `tf.layers`. */
 export const layers = {
   dropPath: dropPathLayer,

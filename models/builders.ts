@@ -1,0 +1,252 @@
+/**
+ * Residual model builders on the functional API: SymbolicTensor in,
+ * SymbolicTensor out (and a LayersModel from `resnet`). Layer names derive
+ * from `name`, so models built with distinct names save and load.
+ */
+import {initializers, input, layers, model} from '@tensorflow/tfjs-layers';
+import type {LayersModel, SymbolicTensor} from '@tensorflow/tfjs-layers';
+
+import {DropPath} from '../layers/drop_path';
+import {checkRate, checkSeed, describe} from '../src/internal/validate';
+import type {DropMode} from '../src/internal/validate';
+import {blockRates} from '../src/schedules';
+import type {DepthSchedule, DepthScheduleName} from '../src/schedules';
+
+/** Activations the builders accept (any tf.layers.activation identifier). */
+export type Activation = 'relu' | 'relu6' | 'elu' | 'selu' | 'swish' | 'mish' | 'gelu' | 'tanh' | 'sigmoid' | 'linear';
+
+export interface ConvBnActArgs {
+  filters: number;
+  kernelSize: number;
+  /** Default 1. */
+  strides?: number;
+  /** Default 'relu'; null for none. */
+  activation?: Activation | null;
+  /** Prefix of the layer names: `${name}_conv`, `${name}_bn`, `${name}_act`. */
+  name?: string;
+  /** Seed of the kernel initializer (He normal). */
+  seed?: number;
+}
+
+export interface BottleneckArgs {
+  /** Output channels of the block. */
+  filters: number;
+  /** The inner (bottleneck) width is filters / reduction. Default 4. */
+  reduction?: number;
+  /** Stride of the 3×3 conv and of the projection shortcut. Default 1. */
+  strides?: number;
+  /** Drop rate of the DropPath on the branch. Default 0 (the layer is still there, for schedules). */
+  dropPathRate?: number;
+  /** DropPath granularity. Default 'row'. */
+  dropPathMode?: DropMode;
+  /** Prefix of every layer name of the block. */
+  name?: string;
+  /** Seed of the block's initializers and of its DropPath stream. */
+  seed?: number;
+}
+
+export interface StageSpec {
+  filters: number;
+  blocks: number;
+  /** Stride of the stage's first block. Default 1. */
+  strides?: number;
+}
+
+export interface StemSpec {
+  filters: number;
+  /** Default 3. */
+  kernelSize?: number;
+  /** Default 1. */
+  strides?: number;
+}
+
+export interface ResNetArgs {
+  /** [height, width, channels]. */
+  inputShape: number[];
+  numClasses: number;
+  stages: StageSpec[];
+  /** The maximum per-block drop rate (p_L for 'linear'). Default 0. */
+  dropPathRate?: number;
+  /** How rates spread over the blocks in depth order. Default 'linear'. */
+  schedule?: DepthScheduleName | DepthSchedule | readonly number[];
+  dropPathMode?: DropMode;
+  /** Default: a 3×3 convBnAct with max(8, stages[0].filters / reduction) filters, stride 1; null for none. */
+  stem?: StemSpec | null;
+  reduction?: number;
+  /** Seed of all initializers and DropPath streams: the same seed, the same model. */
+  seed?: number;
+  /** Model name. Default 'resnet'. */
+  name?: string;
+}
+
+let autoNames = 0;
+function uniqueName(prefix: string): string {
+  autoNames += 1;
+  return `${prefix}${autoNames}`;
+}
+
+function positiveInt(value: unknown, where: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new Error(`${where} must be a positive integer, but received ${describe(value)}.`);
+  }
+  return value;
+}
+
+function channelsOf(x: SymbolicTensor, where: string): number {
+  if (!x || !Array.isArray(x.shape)) {
+    throw new Error(`${where}: x must be a SymbolicTensor (from tf.input or a layer's apply), but received ${describe(x)}.`);
+  }
+  const c = x.shape[x.shape.length - 1];
+  if (x.shape.length !== 4 || typeof c !== 'number') {
+    throw new Error(`${where}: x must have shape [batch, height, width, channels] with known channels, ` +
+      `but received shape ${JSON.stringify(x.shape)}.`);
+  }
+  return c;
+}
+
+/** Offsets a seed for the n-th initializer of a block; undefined stays undefined. */
+function subSeed(seed: number | undefined, n: number): number | undefined {
+  return seed === undefined ? undefined : seed * 16 + n;
+}
+
+/**
+ * Conv2D (same padding, no bias) → BatchNormalization → activation.
+ *
+ * @example
+ * const x = tf.input({shape: [28, 28, 1]});
+ * const y = dp.convBnAct(x, {filters: 16, kernelSize: 3, name: 'stem'});
+ */
+export function convBnAct(x: SymbolicTensor, args: ConvBnActArgs): SymbolicTensor {
+  const where = `convBnAct${args?.name ? ` '${args.name}'` : ''}`;
+  channelsOf(x, where);
+  const filters = positiveInt(args.filters, `${where}: filters`);
+  const kernelSize = positiveInt(args.kernelSize, `${where}: kernelSize`);
+  const strides = positiveInt(args.strides ?? 1, `${where}: strides`);
+  const seed = checkSeed(args.seed, `${where}: seed`);
+  const name = args.name ?? uniqueName('conv_bn_act');
+  let y = layers.conv2d({
+    filters, kernelSize, strides, padding: 'same', useBias: false, name: `${name}_conv`,
+    kernelInitializer: initializers.heNormal({seed}),
+  }).apply(x) as SymbolicTensor;
+  y = layers.batchNormalization({name: `${name}_bn`}).apply(y) as SymbolicTensor;
+  const activation = args.activation === undefined ? 'relu' : args.activation;
+  if (activation !== null) {
+    y = layers.activation({activation, name: `${name}_act`}).apply(y) as SymbolicTensor;
+  }
+  return y;
+}
+
+/**
+ * A residual bottleneck block (ResNet v1.5: the stride sits on the 3×3):
+ * branch = 1×1 reduce → 3×3 (strides) → 1×1 expand (no activation), then
+ * DropPath(dropPathRate) on the branch, add the shortcut, ReLU. The shortcut
+ * is the identity, or a projection (1×1 conv with the stride + BN) when the
+ * input channels differ from `filters` or strides ≠ 1.
+ *
+ * Input: [B, H, W, C]. Output: [B, ceil(H / strides), ceil(W / strides), filters].
+ *
+ * @example
+ * const x = tf.input({shape: [16, 16, 64]});
+ * const y = dp.bottleneck(x, {filters: 128, strides: 2, dropPathRate: 0.1, name: 'block1'});
+ */
+export function bottleneck(x: SymbolicTensor, args: BottleneckArgs): SymbolicTensor {
+  if (args === null || typeof args !== 'object') {
+    throw new Error(`bottleneck: args must be an object with filters, but received ${describe(args)}.`);
+  }
+  const where = `bottleneck${args.name ? ` '${args.name}'` : ''}`;
+  const inChannels = channelsOf(x, where);
+  const filters = positiveInt(args.filters, `${where}: filters`);
+  const reduction = positiveInt(args.reduction ?? 4, `${where}: reduction`);
+  if (filters % reduction !== 0) {
+    throw new Error(`${where}: reduction must divide filters (${filters}), but received ${reduction}.`);
+  }
+  const strides = positiveInt(args.strides ?? 1, `${where}: strides`);
+  const rate = checkRate(args.dropPathRate ?? 0, `${where}: dropPathRate`);
+  const seed = checkSeed(args.seed, `${where}: seed`);
+  const name = args.name ?? uniqueName('bottleneck');
+  const mid = filters / reduction;
+
+  let branch = convBnAct(x, {filters: mid, kernelSize: 1, name: `${name}_reduce`, seed: subSeed(seed, 0)});
+  branch = convBnAct(branch, {filters: mid, kernelSize: 3, strides, name: `${name}_conv`, seed: subSeed(seed, 1)});
+  branch = convBnAct(branch, {filters, kernelSize: 1, activation: null, name: `${name}_expand`, seed: subSeed(seed, 2)});
+  branch = new DropPath({rate, mode: args.dropPathMode ?? 'row', seed: subSeed(seed, 3), name: `${name}_drop_path`})
+    .apply(branch) as SymbolicTensor;
+
+  const shortcut = inChannels !== filters || strides !== 1 ?
+    convBnAct(x, {filters, kernelSize: 1, strides, activation: null, name: `${name}_shortcut`, seed: subSeed(seed, 4)}) :
+    x;
+  const sum = layers.add({name: `${name}_add`}).apply([shortcut, branch]) as SymbolicTensor;
+  return layers.activation({activation: 'relu', name: `${name}_out`}).apply(sum) as SymbolicTensor;
+}
+
+/** The per-block plan of a resnet: name, filters, strides and drop rate, in depth order. */
+export interface BlockPlan {
+  name: string;
+  filters: number;
+  strides: number;
+  dropPathRate: number;
+}
+
+/** Validates resnet args and lays out its blocks (exported for tests and summaries). */
+export function planResNet(args: ResNetArgs): BlockPlan[] {
+  if (args === null || typeof args !== 'object') {
+    throw new Error(`resnet: args must be an object, but received ${describe(args)}.`);
+  }
+  if (!Array.isArray(args.stages) || args.stages.length === 0) {
+    throw new Error(`resnet: stages must be a non-empty array of {filters, blocks, strides?}, but received ${describe(args.stages)}.`);
+  }
+  const plan: Omit<BlockPlan, 'dropPathRate'>[] = [];
+  args.stages.forEach((stage, s) => {
+    const where = `resnet: stages[${s}]`;
+    if (stage === null || typeof stage !== 'object') {
+      throw new Error(`${where} must be an object {filters, blocks, strides?}, but received ${describe(stage)}.`);
+    }
+    const filters = positiveInt(stage.filters, `${where}.filters`);
+    const blocks = positiveInt(stage.blocks, `${where}.blocks`);
+    const strides = positiveInt(stage.strides ?? 1, `${where}.strides`);
+    for (let b = 0; b < blocks; b++) {
+      plan.push({name: `stage${s + 1}_block${b + 1}`, filters, strides: b === 0 ? strides : 1});
+    }
+  });
+  const maxRate = checkRate(args.dropPathRate ?? 0, 'resnet: dropPathRate');
+  const rates = blockRates(args.schedule ?? 'linear', plan.length, maxRate, 'resnet: schedule');
+  return plan.map((p, i) => ({...p, dropPathRate: rates[i] as number}));
+}
+
+/**
+ * A bottleneck ResNet: stem (convBnAct) → stages of {@link bottleneck} blocks
+ * → global average pooling → dense softmax head. Per-block drop rates come
+ * from `schedule` applied over all blocks in depth order (Huang et al.'s
+ * linear decay by default, reaching `dropPathRate` at the last block).
+ *
+ * @example
+ * const model = dp.resnet({inputShape: [28, 28, 1], numClasses: 10,
+ *   stages: [{filters: 32, blocks: 2}, {filters: 64, blocks: 2, strides: 2}], dropPathRate: 0.2});
+ */
+export function resnet(args: ResNetArgs): LayersModel {
+  const plan = planResNet(args);
+  if (!Array.isArray(args.inputShape) || args.inputShape.length !== 3) {
+    throw new Error(`resnet: inputShape must be [height, width, channels], but received ${describe(args.inputShape)}.`);
+  }
+  args.inputShape.forEach((d, i) => positiveInt(d, `resnet: inputShape[${i}]`));
+  const numClasses = positiveInt(args.numClasses, 'resnet: numClasses');
+  const reduction = positiveInt(args.reduction ?? 4, 'resnet: reduction');
+  const seed = checkSeed(args.seed, 'resnet: seed');
+  const first = args.stages[0] as StageSpec;
+  const stem = args.stem === undefined ? {filters: Math.max(first.filters / reduction, 8)} : args.stem;
+
+  const inp = input({shape: args.inputShape, name: 'input'});
+  let x: SymbolicTensor = inp;
+  if (stem !== null) {
+    x = convBnAct(x, {filters: stem.filters, kernelSize: stem.kernelSize ?? 3, strides: stem.strides ?? 1,
+      name: 'stem', seed: subSeed(seed, 15)});
+  }
+  plan.forEach((block, i) => {
+    x = bottleneck(x, {filters: block.filters, reduction, strides: block.strides, dropPathRate: block.dropPathRate,
+      dropPathMode: args.dropPathMode, name: block.name, seed: seed === undefined ? undefined : seed + 1 + i});
+  });
+  x = layers.globalAveragePooling2d({name: 'pool'}).apply(x) as SymbolicTensor;
+  const out = layers.dense({units: numClasses, activation: 'softmax', name: 'head',
+    kernelInitializer: initializers.glorotUniform({seed: subSeed(seed, 14)})}).apply(x) as SymbolicTensor;
+  return model({inputs: inp, outputs: out, name: args.name ?? 'resnet'});
+}

@@ -1,0 +1,154 @@
+import type {io} from '@tensorflow/tfjs-core';
+
+import {DropPath, bottleneck, convBnAct, planResNet, resnet, schedules} from '../../src';
+import {tf} from '../utils/tf';
+
+function blockModel(inputShape: number[], args: Parameters<typeof bottleneck>[1]) {
+  const x = tf.input({shape: inputShape});
+  return tf.model({inputs: x, outputs: bottleneck(x, args)});
+}
+
+const layerNames = (m: tf.LayersModel) => m.layers.map((l) => l.name);
+
+describe('convBnAct', () => {
+  test('conv (same, no bias) → BN → activation, names from name', () => {
+    const x = tf.input({shape: [9, 9, 3]});
+    const y = convBnAct(x, {filters: 4, kernelSize: 3, strides: 2, name: 'stem'});
+    expect(y.shape).toEqual([null, 5, 5, 4]);
+    const m = tf.model({inputs: x, outputs: y});
+    expect(layerNames(m).slice(1)).toEqual(['stem_conv', 'stem_bn', 'stem_act']);
+    expect(m.getLayer('stem_conv').getConfig()).toMatchObject({padding: 'same', useBias: false});
+    expect(m.countParams()).toBe(3 * 3 * 3 * 4 + 4 * 4);
+  });
+
+  test('activation null leaves it out', () => {
+    const x = tf.input({shape: [4, 4, 2]});
+    const m = tf.model({inputs: x, outputs: convBnAct(x, {filters: 2, kernelSize: 1, activation: null, name: 'p'})});
+    expect(layerNames(m).slice(1)).toEqual(['p_conv', 'p_bn']);
+  });
+});
+
+describe('bottleneck', () => {
+  test.each([
+    ['stride 1, same channels', [8, 8, 32], {filters: 32}, [null, 8, 8, 32], false],
+    ['stride 1, channel change', [8, 8, 16], {filters: 32}, [null, 8, 8, 32], true],
+    ['stride 2, same channels', [8, 8, 32], {filters: 32, strides: 2}, [null, 4, 4, 32], true],
+    ['stride 2, odd size', [7, 7, 16], {filters: 64, strides: 2}, [null, 4, 4, 64], true],
+  ] as const)('%s: output shape, projection shortcut exactly when needed', (_n, shape, args, outShape, projected) => {
+    const m = blockModel([...shape], {...args, name: 'b'});
+    expect(m.outputs[0]?.shape).toEqual(outShape);
+    expect(layerNames(m).includes('b_shortcut_conv')).toBe(projected);
+  });
+
+  test('parameter count matches a hand count', () => {
+    // in 16 → filters 32, reduction 4 (mid 8); BN has 4 params per channel.
+    const reduce = 16 * 8 + 4 * 8;
+    const conv = 3 * 3 * 8 * 8 + 4 * 8;
+    const expand = 8 * 32 + 4 * 32;
+    const shortcut = 16 * 32 + 4 * 32;
+    expect(blockModel([8, 8, 16], {filters: 32, name: 'b'}).countParams()).toBe(reduce + conv + expand + shortcut);
+    // in 32 → 32, stride 1: identity shortcut, no projection parameters.
+    expect(blockModel([8, 8, 32], {filters: 32, name: 'b'}).countParams()).toBe(32 * 8 + 4 * 8 + conv + expand);
+  });
+
+  test('DropPath sits on the branch after the conv block and before the add', () => {
+    const m = blockModel([8, 8, 32], {filters: 32, dropPathRate: 0.3, name: 'blk'});
+    const dp = m.getLayer('blk_drop_path') as DropPath;
+    expect(dp).toBeInstanceOf(DropPath);
+    expect(dp.rate).toBe(0.3);
+    expect(dp.inboundNodes[0]?.inboundLayers[0]?.name).toBe('blk_expand_bn');
+    const add = m.getLayer('blk_add');
+    expect(add.inboundNodes[0]?.inboundLayers.map((l) => l.name)).toContain('blk_drop_path');
+    expect(layerNames(m).filter((n) => n.startsWith('blk_')).length).toBe(new Set(layerNames(m)).size - 1);
+  });
+
+  test.each([
+    [{filters: 0}, /bottleneck: filters must be a positive integer, but received 0/],
+    [{filters: -8}, /filters must be a positive integer, but received -8/],
+    [{filters: 30, reduction: 4}, /reduction must divide filters \(30\), but received 4/],
+    [{filters: 32, dropPathRate: 1.5}, /dropPathRate must be a finite number in \[0, 1\].*received 1\.5/],
+    [{filters: 32, strides: 0}, /strides must be a positive integer, but received 0/],
+  ])('bad args %j', (args, message) => {
+    const x = tf.input({shape: [8, 8, 16]});
+    expect(() => bottleneck(x, args as never)).toThrow(message);
+  });
+
+  test('a rank-2 input is rejected with its shape', () => {
+    expect(() => bottleneck(tf.input({shape: [16]}), {filters: 16}))
+      .toThrow(/x must have shape \[batch, height, width, channels\].*\[null,16\]/);
+  });
+});
+
+describe('resnet', () => {
+  const args = {
+    inputShape: [12, 12, 1], numClasses: 3, dropPathRate: 0.4, seed: 1,
+    stages: [{filters: 16, blocks: 2}, {filters: 32, blocks: 2, strides: 2}],
+  };
+
+  test.each(['linear', 'linspace', 'uniform'] as const)("blocks carry exactly schedules.%s's rates", (schedule) => {
+    const model = resnet({...args, schedule});
+    const rates = model.layers.filter((l) => l instanceof DropPath).map((l) => (l as DropPath).rate);
+    expect(rates).toEqual(schedules[schedule](4, 0.4));
+    expect(planResNet({...args, schedule}).map((b) => b.dropPathRate)).toEqual(rates);
+  });
+
+  test('layout: stem, stages, pool, softmax head; first block of a stage takes its stride', () => {
+    const model = resnet(args);
+    expect(model.outputs[0]?.shape).toEqual([null, 3]);
+    expect(model.getLayer('stage2_block1_conv_conv').getConfig().strides).toEqual([2, 2]);
+    expect(model.getLayer('stage2_block2_conv_conv').getConfig().strides).toEqual([1, 1]);
+    expect(layerNames(model)).toContain('stage1_block1_shortcut_conv'); // stem 8 ch → 16
+    expect(layerNames(model)).not.toContain('stage1_block2_shortcut_conv');
+    expect(new Set(layerNames(model)).size).toBe(model.layers.length);
+  });
+
+  test('the same seed builds the same weights', () => {
+    const a = resnet(args).getWeights().map((w) => Array.from(w.dataSync()));
+    const b = resnet(args).getWeights().map((w) => Array.from(w.dataSync()));
+    expect(b).toEqual(a);
+  });
+
+  test('trains on tfjs-node: loss decreases over a few steps', async () => {
+    const model = resnet(args);
+    model.compile({optimizer: tf.train.adam(0.01), loss: 'categoricalCrossentropy'});
+    // Three classes that differ in where the bright pixels are.
+    const labels = Array.from({length: 48}, (_, i) => i % 3);
+    const xs = tf.tidy(() => {
+      const noise = tf.randomUniform([48, 12, 12, 1], 0, 0.3, 'float32', 2);
+      const rows = tf.oneHot(tf.tensor1d(labels.map((c) => c * 4 + 1), 'int32'), 12).reshape([48, 12, 1, 1]);
+      return tf.add(noise, tf.tile(rows, [1, 1, 12, 1]));
+    });
+    const ys = tf.oneHot(tf.tensor1d(labels, 'int32'), 3);
+    const h = await model.fit(xs, ys, {epochs: 8, batchSize: 16, verbose: 0});
+    const loss = h.history.loss as number[];
+    expect(loss[loss.length - 1] as number).toBeLessThan((loss[0] as number) * 0.8);
+  });
+
+  test('save → load round trip: identical predictions, same rates', async () => {
+    const model = resnet(args);
+    let artifacts: io.ModelArtifacts | undefined;
+    await model.save(tf.io.withSaveHandler(async (a) => {
+      artifacts = a;
+      return {modelArtifactsInfo: {dateSaved: new Date(), modelTopologyType: 'JSON'}};
+    }));
+    const loaded = await tf.loadLayersModel(tf.io.fromMemory(artifacts as io.ModelArtifacts));
+    const x = tf.randomUniform([4, 12, 12, 1], 0, 1, 'float32', 3);
+    expect(Array.from((loaded.predict(x) as tf.Tensor).dataSync()))
+      .toEqual(Array.from((model.predict(x) as tf.Tensor).dataSync()));
+    const rates = (m: tf.LayersModel) => m.layers.filter((l) => l instanceof DropPath).map((l) => (l as DropPath).rate);
+    expect(rates(loaded)).toEqual(rates(model));
+  });
+
+  test.each([
+    [{stages: []}, /resnet: stages must be a non-empty array/],
+    [{stages: [{filters: 16, blocks: 0}]}, /stages\[0\]\.blocks must be a positive integer, but received 0/],
+    [{stages: [{filters: 0, blocks: 1}]}, /stages\[0\]\.filters must be a positive integer, but received 0/],
+    [{stages: [{filters: 18, blocks: 1}]}, /reduction must divide filters \(18\), but received 4/],
+    [{dropPathRate: 2}, /resnet: dropPathRate must be a finite number in \[0, 1\].*received 2/],
+    [{schedule: 'cosine'}, /resnet: schedule must be one of/],
+    [{inputShape: [12, 12]}, /inputShape must be \[height, width, channels\], but received an array of length 2/],
+    [{numClasses: 0}, /numClasses must be a positive integer, but received 0/],
+  ])('bad args %j', (bad, message) => {
+    expect(() => resnet({...args, ...bad} as never)).toThrow(message);
+  });
+});
