@@ -3,8 +3,8 @@ import * as os from 'os';
 import * as path from 'path';
 
 import {DropPath, layers as dpLayers} from '../../src';
-import type {io} from '@tensorflow/tfjs-core';
 
+import {saveToMemory} from '../utils/io';
 import {tf} from '../utils/tf';
 
 function sequentialModel(): tf.LayersModel {
@@ -27,17 +27,6 @@ function functionalModel(): tf.LayersModel {
   }
   const out = tf.layers.dense({units: 2, name: 'head'}).apply(x) as tf.SymbolicTensor;
   return tf.model({inputs: input, outputs: out});
-}
-
-/** Saves through tf.io.withSaveHandler and returns the artifacts. */
-async function saveToMemory(model: tf.LayersModel): Promise<io.ModelArtifacts> {
-  let artifacts: io.ModelArtifacts | undefined;
-  await model.save(tf.io.withSaveHandler(async (a) => {
-    artifacts = a;
-    return {modelArtifactsInfo: {dateSaved: new Date(), modelTopologyType: 'JSON'}};
-  }));
-  if (!artifacts) throw new Error('the save handler was not called');
-  return artifacts;
 }
 
 function dropConfigs(model: tf.LayersModel) {

@@ -1,6 +1,5 @@
-import type {io} from '@tensorflow/tfjs-core';
-
 import {DropPath, bottleneck, convBnAct, planResNet, resnet, schedules} from '../../src';
+import {roundTrip} from '../utils/io';
 import {tf} from '../utils/tf';
 
 function blockModel(inputShape: number[], args: Parameters<typeof bottleneck>[1]) {
@@ -126,12 +125,7 @@ describe('resnet', () => {
 
   test('save → load round trip: identical predictions, same rates', async () => {
     const model = resnet(args);
-    let artifacts: io.ModelArtifacts | undefined;
-    await model.save(tf.io.withSaveHandler(async (a) => {
-      artifacts = a;
-      return {modelArtifactsInfo: {dateSaved: new Date(), modelTopologyType: 'JSON'}};
-    }));
-    const loaded = await tf.loadLayersModel(tf.io.fromMemory(artifacts as io.ModelArtifacts));
+    const loaded = await roundTrip(model);
     const x = tf.randomUniform([4, 12, 12, 1], 0, 1, 'float32', 3);
     expect(Array.from((loaded.predict(x) as tf.Tensor).dataSync()))
       .toEqual(Array.from((model.predict(x) as tf.Tensor).dataSync()));
