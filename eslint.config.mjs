@@ -16,7 +16,7 @@ export default tseslint.config(
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', {argsIgnorePattern: '^_'}],
-      eqeqeq: ['error', 'always'],
+      eqeqeq: ['error', 'always', {null: 'ignore'}],
     },
   },
 );

@@ -26,6 +26,14 @@ export interface ConvBnActArgs {
   name?: string;
   /** Seed of the kernel initializer (He normal). */
   seed?: number;
+  /** Initial BatchNorm gamma: 'ones' (default) or 'zeros'. */
+  gammaInitializer?: 'ones' | 'zeros';
+  /**
+   * Momentum of the BatchNorm moving statistics. Default 0.9 (PyTorch's 0.1 in
+   * its convention): tf.layers' 0.99 leaves the statistics stale for the first
+   * few hundred steps, which short trainings never leave.
+   */
+  bnMomentum?: number;
 }
 
 export interface BottleneckArgs {
@@ -43,6 +51,14 @@ export interface BottleneckArgs {
   name?: string;
   /** Seed of the block's initializers and of its DropPath stream. */
   seed?: number;
+  /**
+   * Start the branch's last BatchNorm at gamma = 0, so that every block starts
+   * as its shortcut (Goyal et al. 2017; timm's `zero_init_last`). Default
+   * false: it pays off over long trainings and slowed the short digits demo.
+   */
+  zeroInitLastBn?: boolean;
+  /** BatchNorm momentum of every convBnAct in the block. Default 0.9. */
+  bnMomentum?: number;
 }
 
 export interface StageSpec {
@@ -75,6 +91,10 @@ export interface ResNetArgs {
   reduction?: number;
   /** Seed of all initializers and DropPath streams: the same seed, the same model. */
   seed?: number;
+  /** Passed to every bottleneck. Default false. */
+  zeroInitLastBn?: boolean;
+  /** BatchNorm momentum of every convBnAct. Default 0.9. */
+  bnMomentum?: number;
   /** Model name. Default 'resnet'. */
   name?: string;
 }
@@ -128,7 +148,12 @@ export function convBnAct(x: SymbolicTensor, args: ConvBnActArgs): SymbolicTenso
     filters, kernelSize, strides, padding: 'same', useBias: false, name: `${name}_conv`,
     kernelInitializer: initializers.heNormal({seed}),
   }).apply(x) as SymbolicTensor;
-  y = layers.batchNormalization({name: `${name}_bn`}).apply(y) as SymbolicTensor;
+  const momentum = args.bnMomentum ?? 0.9;
+  if (typeof momentum !== 'number' || !(momentum >= 0 && momentum < 1)) {
+    throw new Error(`${where}: bnMomentum must be a number in [0, 1), but received ${describe(momentum)}.`);
+  }
+  y = layers.batchNormalization({name: `${name}_bn`, gammaInitializer: args.gammaInitializer ?? 'ones', momentum})
+    .apply(y) as SymbolicTensor;
   const activation = args.activation === undefined ? 'relu' : args.activation;
   if (activation !== null) {
     y = layers.activation({activation, name: `${name}_act`}).apply(y) as SymbolicTensor;
@@ -166,14 +191,21 @@ export function bottleneck(x: SymbolicTensor, args: BottleneckArgs): SymbolicTen
   const name = args.name ?? uniqueName('bottleneck');
   const mid = filters / reduction;
 
-  let branch = convBnAct(x, {filters: mid, kernelSize: 1, name: `${name}_reduce`, seed: subSeed(seed, 0)});
-  branch = convBnAct(branch, {filters: mid, kernelSize: 3, strides, name: `${name}_conv`, seed: subSeed(seed, 1)});
-  branch = convBnAct(branch, {filters, kernelSize: 1, activation: null, name: `${name}_expand`, seed: subSeed(seed, 2)});
+  const bnMomentum = args.bnMomentum;
+  let branch = convBnAct(x, {filters: mid, kernelSize: 1, name: `${name}_reduce`, seed: subSeed(seed, 0), bnMomentum});
+  branch = convBnAct(branch, {filters: mid, kernelSize: 3, strides, name: `${name}_conv`, seed: subSeed(seed, 1), bnMomentum});
+  const zeroInit = args.zeroInitLastBn ?? false;
+  if (typeof zeroInit !== 'boolean') {
+    throw new Error(`${where}: zeroInitLastBn must be a boolean, but received ${describe(zeroInit)}.`);
+  }
+  branch = convBnAct(branch, {filters, kernelSize: 1, activation: null, name: `${name}_expand`, seed: subSeed(seed, 2),
+    gammaInitializer: zeroInit ? 'zeros' : 'ones', bnMomentum});
   branch = new DropPath({rate, mode: args.dropPathMode ?? 'row', seed: subSeed(seed, 3), name: `${name}_drop_path`})
     .apply(branch) as SymbolicTensor;
 
   const shortcut = inChannels !== filters || strides !== 1 ?
-    convBnAct(x, {filters, kernelSize: 1, strides, activation: null, name: `${name}_shortcut`, seed: subSeed(seed, 4)}) :
+    convBnAct(x, {filters, kernelSize: 1, strides, activation: null, name: `${name}_shortcut`, seed: subSeed(seed, 4),
+      bnMomentum}) :
     x;
   const sum = layers.add({name: `${name}_add`}).apply([shortcut, branch]) as SymbolicTensor;
   return layers.activation({activation: 'relu', name: `${name}_out`}).apply(sum) as SymbolicTensor;
@@ -239,11 +271,12 @@ export function resnet(args: ResNetArgs): LayersModel {
   let x: SymbolicTensor = inp;
   if (stem !== null) {
     x = convBnAct(x, {filters: stem.filters, kernelSize: stem.kernelSize ?? 3, strides: stem.strides ?? 1,
-      name: 'stem', seed: subSeed(seed, 15)});
+      name: 'stem', seed: subSeed(seed, 15), bnMomentum: args.bnMomentum});
   }
   plan.forEach((block, i) => {
     x = bottleneck(x, {filters: block.filters, reduction, strides: block.strides, dropPathRate: block.dropPathRate,
-      dropPathMode: args.dropPathMode, name: block.name, seed: seed === undefined ? undefined : seed + 1 + i});
+      dropPathMode: args.dropPathMode, name: block.name, seed: seed === undefined ? undefined : seed + 1 + i,
+      zeroInitLastBn: args.zeroInitLastBn, bnMomentum: args.bnMomentum});
   });
   x = layers.globalAveragePooling2d({name: 'pool'}).apply(x) as SymbolicTensor;
   const out = layers.dense({units: numClasses, activation: 'softmax', name: 'head',

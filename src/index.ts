@@ -6,6 +6,7 @@
  * `tf.loadLayersModel` finds them).
  */
 import {DropPath, dropPathLayer} from '../layers/drop_path';
+import {StochasticResidual, stochasticResidualLayer} from '../layers/stochastic_residual';
 import {polyfillNodeUtil} from './internal/node_compat';
 
 polyfillNodeUtil();
@@ -14,6 +15,8 @@ export {dropPath} from './ops/drop_path';
 export type {DropPathOptions} from './ops/drop_path';
 export {DropPath} from '../layers/drop_path';
 export type {DropPathArgs} from '../layers/drop_path';
+export {StochasticResidual} from '../layers/stochastic_residual';
+export type {DropStrategy, StochasticResidualArgs} from '../layers/stochastic_residual';
 export type {DropMode} from './internal/validate';
 export {version} from './version';
 
@@ -25,7 +28,8 @@ export type {DepthSchedule, DepthScheduleName} from './schedules';
 /** Layer factories, in the style of `tf.layers`. */
 export const layers = {
   dropPath: dropPathLayer,
+  stochasticResidual: stochasticResidualLayer,
 };
 
 /** Every layer class this package registers with tf.serialization. */
-export const registeredClasses = [DropPath] as const;
+export const registeredClasses = [DropPath, StochasticResidual] as const;

@@ -50,6 +50,17 @@ describe('bottleneck', () => {
     expect(blockModel([8, 8, 32], {filters: 32, name: 'b'}).countParams()).toBe(32 * 8 + 4 * 8 + conv + expand);
   });
 
+  test('BatchNorm momentum defaults to 0.9; zeroInitLastBn starts the expand BN at gamma 0', () => {
+    const m = blockModel([8, 8, 32], {filters: 32, name: 'z', zeroInitLastBn: true});
+    expect(m.getLayer('z_reduce_bn').getConfig().momentum).toBe(0.9);
+    const gamma = (name: string) => Array.from(m.getLayer(name).getWeights()[0]?.dataSync() ?? []);
+    expect(gamma('z_expand_bn').every((v) => v === 0)).toBe(true);
+    expect(gamma('z_reduce_bn').every((v) => v === 1)).toBe(true);
+    const d = blockModel([8, 8, 32], {filters: 32, name: 'd', bnMomentum: 0.99});
+    expect(Array.from(d.getLayer('d_expand_bn').getWeights()[0]?.dataSync() ?? []).every((v) => v === 1)).toBe(true);
+    expect(d.getLayer('d_conv_bn').getConfig().momentum).toBe(0.99);
+  });
+
   test('DropPath sits on the branch after the conv block and before the add', () => {
     const m = blockModel([8, 8, 32], {filters: 32, dropPathRate: 0.3, name: 'blk'});
     const dp = m.getLayer('blk_drop_path') as DropPath;
@@ -67,6 +78,8 @@ describe('bottleneck', () => {
     [{filters: 30, reduction: 4}, /reduction must divide filters \(30\), but received 4/],
     [{filters: 32, dropPathRate: 1.5}, /dropPathRate must be a finite number in \[0, 1\].*received 1\.5/],
     [{filters: 32, strides: 0}, /strides must be a positive integer, but received 0/],
+    [{filters: 32, bnMomentum: 1}, /bnMomentum must be a number in \[0, 1\), but received 1/],
+    [{filters: 32, zeroInitLastBn: 'yes'}, /zeroInitLastBn must be a boolean, but received "yes"/],
   ])('bad args %j', (args, message) => {
     const x = tf.input({shape: [8, 8, 16]});
     expect(() => bottleneck(x, args as never)).toThrow(message);

@@ -1,0 +1,62 @@
+/** The digits demo (npm run demo), in a seconds-long form. */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+import {runNode} from '../utils/run_node';
+
+const demo = 'examples/digits/demo.js';
+let out: string;
+beforeAll(() => { out = fs.mkdtempSync(path.join(os.tmpdir(), 'tfdp-demo-')); });
+afterAll(() => fs.rmSync(out, {recursive: true, force: true}));
+
+test('tiny run: trains both models, saves and reloads, writes every output file', () => {
+  const r = runNode([demo, '--samples', '300', '--epochs', '1', '--batch-size', '50', '--seed', '3', '--out', out]);
+  expect(r.stderr).toBe(''); // not a TTY: no progress bar, only per-epoch lines
+  expect(r.status).toBe(0);
+  expect(r.stdout).toMatch(/no drop path\s+epoch 1\/1 .* ETA/);
+  expect(r.stdout).toMatch(/\| run .*\| test acc .*\| s\/epoch .*\| params/);
+  expect(r.stdout).toMatch(/predictions identical/);
+  for (const f of ['summary.json', 'chart.svg', 'chart.png', 'model/model.json', 'model/weights.bin']) {
+    expect(fs.existsSync(path.join(out, f))).toBe(true);
+  }
+  expect(fs.readFileSync(path.join(out, 'chart.png')).subarray(1, 4).toString()).toBe('PNG');
+  expect(fs.readFileSync(path.join(out, 'chart.svg'), 'utf8')).toMatch(/^<svg[\s\S]*test accuracy[\s\S]*<\/svg>$/);
+
+  const s = JSON.parse(fs.readFileSync(path.join(out, 'summary.json'), 'utf8'));
+  expect(s).toMatchObject({demo: 'digits', backend: 'tensorflow', savedModel: {reloadedPredictionsMatch: true, maxAbsDiff: 0}});
+  expect(s.settings).toMatchObject({epochs: 1, samples: 300, batchSize: 50, rate: 0.3, schedule: 'linear', seed: 3,
+    trainSamples: 240, testSamples: 60});
+  expect(s.runs.map((r: {key: string}) => r.key)).toEqual(['baseline', 'drop_path']);
+  for (const run of s.runs) {
+    for (const k of ['testAccuracy', 'testLoss', 'trainLoss', 'secondsPerEpoch', 'params', 'expectedDepth']) {
+      expect(Number.isFinite(run[k])).toBe(true);
+    }
+    expect(run.epochs).toHaveLength(1);
+    expect(run.blockRates).toHaveLength(6);
+  }
+  expect(s.runs[0].blockRates).toEqual([0, 0, 0, 0, 0, 0]);
+  expect(s.runs[1].blockRates[5]).toBeCloseTo(0.3, 12);
+  expect(s.runs[0].params).toBe(s.runs[1].params);
+});
+
+test.each([
+  [['--epochs', '0'], /--epochs must be an integer from 1 to 1000, but received "0"/],
+  [['--rate', '1.5'], /--rate must be a number in \(0, 1\], but received "1\.5"/],
+  [['--schedule', 'cosine'], /--schedule must be one of linear, linspace, uniform, but received "cosine"/],
+  [['--bogus'], /Unknown option '--bogus'/],
+  [['extra'], /Unexpected argument 'extra'/],
+])('bad flags %j: usage message, exit code 2', (args, message) => {
+  const r = runNode([demo, ...args]);
+  expect(r.status).toBe(2);
+  expect(r.stderr).toMatch(message);
+  expect(r.stderr).toMatch(/Usage: npm run demo -- \[options\]/);
+});
+
+test('--help describes every flag', () => {
+  const r = runNode([demo, '--help']);
+  expect(r.status).toBe(0);
+  for (const flag of ['--epochs', '--samples', '--batch-size', '--rate', '--schedule', '--seed', '--out']) {
+    expect(r.stdout).toContain(flag);
+  }
+});
