@@ -7,6 +7,8 @@ import {initializers, input, layers, model} from '@tensorflow/tfjs-layers';
 import type {LayersModel, SymbolicTensor} from '@tensorflow/tfjs-layers';
 
 import {DropPath} from '../layers/drop_path';
+import {StochasticResidual} from '../layers/stochastic_residual';
+import type {DropStrategy} from '../layers/stochastic_residual';
 import {checkRate, checkSeed, describe} from '../src/internal/validate';
 import type {DropMode} from '../src/internal/validate';
 import {blockRates} from '../src/schedules';
@@ -36,6 +38,15 @@ export interface ConvBnActArgs {
   bnMomentum?: number;
 }
 
+/**
+ * How a block carries its drop: 'dropPath' (default), a DropPath layer on
+ * the branch before the add; 'stochasticResidual', the whole block as one
+ * StochasticResidual layer (branch and shortcut as nested models), which
+ * skips the work of dropped samples; 'plain', no drop layer at all.
+ */
+export type BlockType = 'dropPath' | 'stochasticResidual' | 'plain';
+const BLOCK_TYPES: readonly BlockType[] = ['dropPath', 'stochasticResidual', 'plain'];
+
 export interface BottleneckArgs {
   /** Output channels of the block. */
   filters: number;
@@ -59,6 +70,10 @@ export interface BottleneckArgs {
   zeroInitLastBn?: boolean;
   /** BatchNorm momentum of every convBnAct in the block. Default 0.9. */
   bnMomentum?: number;
+  /** Default 'dropPath'. */
+  blockType?: BlockType;
+  /** With blockType 'stochasticResidual': 'skip' (default) or 'mask'. */
+  strategy?: DropStrategy;
 }
 
 export interface StageSpec {
@@ -95,6 +110,10 @@ export interface ResNetArgs {
   zeroInitLastBn?: boolean;
   /** BatchNorm momentum of every convBnAct. Default 0.9. */
   bnMomentum?: number;
+  /** How every block carries its drop (see {@link BlockType}). Default 'dropPath'. */
+  blockType?: BlockType;
+  /** With blockType 'stochasticResidual': 'skip' (default) or 'mask'. */
+  strategy?: DropStrategy;
   /** Model name. Default 'resnet'. */
   name?: string;
 }
@@ -192,22 +211,45 @@ export function bottleneck(x: SymbolicTensor, args: BottleneckArgs): SymbolicTen
   const mid = filters / reduction;
 
   const bnMomentum = args.bnMomentum;
-  let branch = convBnAct(x, {filters: mid, kernelSize: 1, name: `${name}_reduce`, seed: subSeed(seed, 0), bnMomentum});
-  branch = convBnAct(branch, {filters: mid, kernelSize: 3, strides, name: `${name}_conv`, seed: subSeed(seed, 1), bnMomentum});
   const zeroInit = args.zeroInitLastBn ?? false;
   if (typeof zeroInit !== 'boolean') {
     throw new Error(`${where}: zeroInitLastBn must be a boolean, but received ${describe(zeroInit)}.`);
   }
-  branch = convBnAct(branch, {filters, kernelSize: 1, activation: null, name: `${name}_expand`, seed: subSeed(seed, 2),
-    gammaInitializer: zeroInit ? 'zeros' : 'ones', bnMomentum});
-  branch = new DropPath({rate, mode: args.dropPathMode ?? 'row', seed: subSeed(seed, 3), name: `${name}_drop_path`})
-    .apply(branch) as SymbolicTensor;
+  const blockType = args.blockType ?? 'dropPath';
+  if (!BLOCK_TYPES.includes(blockType)) {
+    throw new Error(`${where}: blockType must be one of ${BLOCK_TYPES.map((t) => `'${t}'`).join(', ')}, ` +
+      `but received ${describe(blockType)}.`);
+  }
+  const mode = args.dropPathMode ?? 'row';
+  const makeBranch = (inp: SymbolicTensor) => {
+    let b = convBnAct(inp, {filters: mid, kernelSize: 1, name: `${name}_reduce`, seed: subSeed(seed, 0), bnMomentum});
+    b = convBnAct(b, {filters: mid, kernelSize: 3, strides, name: `${name}_conv`, seed: subSeed(seed, 1), bnMomentum});
+    return convBnAct(b, {filters, kernelSize: 1, activation: null, name: `${name}_expand`, seed: subSeed(seed, 2),
+      gammaInitializer: zeroInit ? 'zeros' : 'ones', bnMomentum});
+  };
+  const project = inChannels !== filters || strides !== 1;
+  const makeShortcut = (inp: SymbolicTensor) => convBnAct(inp, {filters, kernelSize: 1, strides, activation: null,
+    name: `${name}_shortcut`, seed: subSeed(seed, 4), bnMomentum});
 
-  const shortcut = inChannels !== filters || strides !== 1 ?
-    convBnAct(x, {filters, kernelSize: 1, strides, activation: null, name: `${name}_shortcut`, seed: subSeed(seed, 4),
-      bnMomentum}) :
-    x;
-  const sum = layers.add({name: `${name}_add`}).apply([shortcut, branch]) as SymbolicTensor;
+  let sum: SymbolicTensor;
+  if (blockType === 'stochasticResidual') {
+    // Branch and shortcut become nested models that the wrapper owns and skips.
+    const sub = (suffix: string, make: (inp: SymbolicTensor) => SymbolicTensor) => {
+      const inp = input({shape: x.shape.slice(1) as number[], name: `${name}_${suffix}_input`});
+      return model({inputs: inp, outputs: make(inp), name: `${name}_${suffix}_path`});
+    };
+    sum = new StochasticResidual({
+      branch: sub('branch', makeBranch), shortcut: project ? sub('shortcut', makeShortcut) : null,
+      rate, mode, strategy: args.strategy ?? 'skip', seed: subSeed(seed, 3), name: `${name}_residual`,
+    }).apply(x) as SymbolicTensor;
+  } else {
+    let branch = makeBranch(x);
+    if (blockType === 'dropPath') {
+      branch = new DropPath({rate, mode, seed: subSeed(seed, 3), name: `${name}_drop_path`}).apply(branch) as SymbolicTensor;
+    }
+    const shortcut = project ? makeShortcut(x) : x;
+    sum = layers.add({name: `${name}_add`}).apply([shortcut, branch]) as SymbolicTensor;
+  }
   return layers.activation({activation: 'relu', name: `${name}_out`}).apply(sum) as SymbolicTensor;
 }
 
@@ -276,7 +318,8 @@ export function resnet(args: ResNetArgs): LayersModel {
   plan.forEach((block, i) => {
     x = bottleneck(x, {filters: block.filters, reduction, strides: block.strides, dropPathRate: block.dropPathRate,
       dropPathMode: args.dropPathMode, name: block.name, seed: seed === undefined ? undefined : seed + 1 + i,
-      zeroInitLastBn: args.zeroInitLastBn, bnMomentum: args.bnMomentum});
+      zeroInitLastBn: args.zeroInitLastBn, bnMomentum: args.bnMomentum, blockType: args.blockType,
+      strategy: args.strategy});
   });
   x = layers.globalAveragePooling2d({name: 'pool'}).apply(x) as SymbolicTensor;
   const out = layers.dense({units: numClasses, activation: 'softmax', name: 'head',

@@ -21,8 +21,16 @@ export type {DropMode} from './internal/validate';
 export {version} from './version';
 
 export {bottleneck, convBnAct, planResNet, resnet} from '../models/builders';
-export type {Activation, BlockPlan, BottleneckArgs, ConvBnActArgs, ResNetArgs, StageSpec, StemSpec} from '../models/builders';
+export type {Activation, BlockPlan, BlockType, BottleneckArgs, ConvBnActArgs, ResNetArgs, StageSpec, StemSpec} from '../models/builders';
+export {keepEvery, pruneBlocks} from '../models/prune';
+export type {KeepSpec, PruneArgs} from '../models/prune';
 export * as schedules from './schedules';
+export * as timeSchedules from './schedules/time';
+export type {TimeSchedule} from './schedules/time';
+export {DropPathScheduler} from './callbacks/scheduler';
+export type {DropPathSchedulerArgs} from './callbacks/scheduler';
+export {dropPathSummary} from './introspect';
+export type {DropPathRow, DropPathSummary} from './introspect';
 export type {DepthSchedule, DepthScheduleName} from './schedules';
 
 /** Layer factories, in the style of `tf.layers`. */

@@ -1,4 +1,4 @@
-import {DropPath, bottleneck, convBnAct, planResNet, resnet, schedules} from '../../src';
+import {DropPath, StochasticResidual, bottleneck, convBnAct, planResNet, resnet, schedules} from '../../src';
 import {roundTrip} from '../utils/io';
 import {tf} from '../utils/tf';
 
@@ -146,7 +146,38 @@ describe('resnet', () => {
     expect(rates(loaded)).toEqual(rates(model));
   });
 
+  test("blockType 'stochasticResidual': same parameters, same decisions as DropPath under 'mask', saves and loads", async () => {
+    const viaDropPath = resnet({...args, blockType: 'dropPath'});
+    const viaMask = resnet({...args, blockType: 'stochasticResidual', strategy: 'mask'});
+    const viaSkip = resnet({...args, blockType: 'stochasticResidual'});
+    expect(viaMask.countParams()).toBe(viaDropPath.countParams());
+    const blocks = viaSkip.layers.filter((l) => l instanceof StochasticResidual) as StochasticResidual[];
+    expect(blocks.map((b) => b.rate)).toEqual(schedules.linear(4, 0.4));
+    expect(blocks.map((b) => b.strategy)).toEqual(['skip', 'skip', 'skip', 'skip']);
+    expect(blocks.map((b) => b.shortcut !== null)).toEqual([true, false, true, false]);
+    // Same seed: same weights and the same drop decisions, call after call.
+    const x = tf.randomUniform([6, 12, 12, 1], 0, 1, 'float32', 3);
+    for (let i = 0; i < 3; i++) {
+      const a = (viaDropPath.apply(x, {training: true}) as tf.Tensor).dataSync();
+      const b = (viaMask.apply(x, {training: true}) as tf.Tensor).dataSync();
+      Array.from(a).forEach((v, j) => expect(Math.abs(v - (b[j] as number))).toBeLessThan(1e-5));
+    }
+    const loaded = await roundTrip(viaSkip);
+    expect(Array.from((loaded.predict(x) as tf.Tensor).dataSync()))
+      .toEqual(Array.from((viaSkip.predict(x) as tf.Tensor).dataSync()));
+    viaSkip.compile({optimizer: 'adam', loss: 'categoricalCrossentropy'});
+    const h = await viaSkip.fit(x, tf.oneHot(tf.tensor1d([0, 1, 2, 0, 1, 2], 'int32'), 3), {epochs: 2, verbose: 0});
+    expect(h.history.loss?.every((v) => Number.isFinite(v as number))).toBe(true);
+  });
+
+  test("blockType 'plain' has no drop layer", () => {
+    const m = resnet({...args, blockType: 'plain'});
+    expect(m.layers.some((l) => l instanceof DropPath || l instanceof StochasticResidual)).toBe(false);
+    expect(m.countParams()).toBe(resnet(args).countParams());
+  });
+
   test.each([
+    [{blockType: 'residual'}, /blockType must be one of 'dropPath', 'stochasticResidual', 'plain', but received "residual"/],
     [{stages: []}, /resnet: stages must be a non-empty array/],
     [{stages: [{filters: 16, blocks: 0}]}, /stages\[0\]\.blocks must be a positive integer, but received 0/],
     [{stages: [{filters: 0, blocks: 1}]}, /stages\[0\]\.filters must be a positive integer, but received 0/],

@@ -1,0 +1,200 @@
+#!/usr/bin/env node
+/**
+ * Training-step benchmark of stochastic depth implementations on tfjs-node
+ * (`npm run bench`). One bottleneck ResNet (8 blocks, as in DESIGN.md §6) per
+ * method and max rate, all trained in ONE process with the methods
+ * interleaved step by step (so load changes hit all of them alike); each
+ * method's time is the median over many steps after a warm-up, and its
+ * speed-up is median(no drop path) / median(method) from the same run.
+ *
+ * Usage: node scripts/bench.js [--steps N] [--warmup N] [--rates 0.1,0.5]
+ *                              [--sizes 16,32] [--out DIR] [--smoke]
+ */
+process.env.TF_CPP_MIN_LOG_LEVEL = process.env.TF_CPP_MIN_LOG_LEVEL || '2';
+
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const {parseArgs} = require('util');
+
+const tf = require('@tensorflow/tfjs-node');
+const dp = require('tfjs-drop-path');
+
+const {values: argv} = parseArgs({options: {
+  steps: {type: 'string'}, warmup: {type: 'string'}, rates: {type: 'string'}, sizes: {type: 'string'},
+  out: {type: 'string'}, smoke: {type: 'boolean'}, help: {type: 'boolean', short: 'h'},
+}});
+if (argv.help) {
+  console.log(fs.readFileSync(__filename, 'utf8').split('*/')[0]);
+  process.exit(0);
+}
+const smoke = Boolean(argv.smoke);
+const STEPS = Number(argv.steps ?? (smoke ? 2 : 40));
+const WARMUP = Number(argv.warmup ?? (smoke ? 1 : 5));
+const RATES = (argv.rates ?? (smoke ? '0.5' : '0.1,0.2,0.3,0.5')).split(',').map(Number);
+const SIZES = (argv.sizes ?? (smoke ? '8' : '16,32')).split(',').map(Number);
+const OUT = argv.out ?? (smoke ? fs.mkdtempSync(path.join(os.tmpdir(), 'tfdp-bench-')) : 'bench');
+const BATCH = smoke ? 8 : 32;
+const CHANNELS = smoke ? 16 : 64;
+const BLOCKS = smoke ? 2 : 8;
+
+/**
+ * The Keras/timm mask as users write it: `branch / keep * floor(keep + U)`,
+ * two full-size ops on the branch. Kept here only as a baseline.
+ */
+class KerasStyleDrop extends tf.layers.Layer {
+  static className = 'BenchKerasStyleDrop';
+  constructor(args) {
+    super(args);
+    this.rate = args.rate;
+  }
+  call(inputs, kwargs) {
+    return tf.tidy(() => {
+      const x = Array.isArray(inputs) ? inputs[0] : inputs;
+      if (kwargs.training !== true || this.rate === 0) return x.clone();
+      const keep = 1 - this.rate;
+      const shape = [x.shape[0], ...x.shape.slice(1).map(() => 1)];
+      const mask = tf.floor(tf.add(keep, tf.randomUniform(shape)));
+      return tf.mul(tf.div(x, keep), mask);
+    });
+  }
+}
+
+const METHODS = [
+  {key: 'none', label: 'no drop path', build: {blockType: 'plain'}},
+  {key: 'keras', label: 'Keras-style mask (x + b/keep·floor(keep+U))', build: {blockType: 'plain'}, keras: true},
+  {key: 'droppath', label: 'DropPath layer', build: {blockType: 'dropPath'}},
+  {key: 'mask', label: "StochasticResidual 'mask'", build: {blockType: 'stochasticResidual', strategy: 'mask'}},
+  {key: 'skip_row', label: "StochasticResidual 'skip' 'row'", build: {blockType: 'stochasticResidual', strategy: 'skip'}},
+  {key: 'skip_batch', label: "StochasticResidual 'skip' 'batch'",
+    build: {blockType: 'stochasticResidual', strategy: 'skip', dropPathMode: 'batch'}},
+];
+
+/** 8 bottlenecks on [size, size, CHANNELS], linear decay to maxRate, pooled dense head. */
+function buildModel(method, size, maxRate) {
+  const rates = dp.schedules.linear(BLOCKS, maxRate);
+  const input = tf.input({shape: [size, size, CHANNELS]});
+  let x = input;
+  rates.forEach((rate, i) => {
+    const name = `${method.key}_${size}_${maxRate}_b${i}`.replace('.', '_');
+    if (method.keras) {
+      // The same block, with the drop written by hand on the branch.
+      const branch = dp.convBnAct(dp.convBnAct(dp.convBnAct(x, {filters: CHANNELS / 4, kernelSize: 1, name: `${name}_r`}),
+        {filters: CHANNELS / 4, kernelSize: 3, name: `${name}_c`}), {filters: CHANNELS, kernelSize: 1, activation: null, name: `${name}_e`});
+      const dropped = new KerasStyleDrop({rate, name: `${name}_drop`}).apply(branch);
+      x = tf.layers.activation({activation: 'relu'}).apply(tf.layers.add().apply([x, dropped]));
+    } else {
+      x = dp.bottleneck(x, {filters: CHANNELS, dropPathRate: rate, name, seed: i, ...method.build});
+    }
+  });
+  const pooled = tf.layers.globalAveragePooling2d({}).apply(x);
+  const out = tf.layers.dense({units: 10, activation: 'softmax'}).apply(pooled);
+  const model = tf.model({inputs: input, outputs: out});
+  model.compile({optimizer: tf.train.sgd(0.01), loss: 'categoricalCrossentropy'});
+  return model;
+}
+
+const median = (v) => {
+  const s = [...v].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+/** Deterministic shuffle of the run order each round (interleaving without a fixed position bias). */
+function shuffled(items, round) {
+  const a = [...items];
+  let s = (round * 2654435761) >>> 0;
+  for (let i = a.length - 1; i > 0; i--) {
+    s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
+    const j = s % (i + 1);
+    [a[i], a[j]] = [a[j], a[i]];
+  }
+  return a;
+}
+
+async function benchSize(size) {
+  const x = tf.randomNormal([BATCH, size, size, CHANNELS], 0, 1, 'float32', 1);
+  const y = tf.oneHot(tf.tensor1d(Array.from({length: BATCH}, (_, i) => i % 10), 'int32'), 10);
+  // One 'none' model serves every rate as the baseline.
+  const entries = [{method: METHODS[0], rate: 0, model: buildModel(METHODS[0], size, 0), times: []}];
+  for (const rate of RATES) {
+    for (const method of METHODS.slice(1)) entries.push({method, rate, model: buildModel(method, size, rate), times: []});
+  }
+  for (const e of entries) {
+    for (let i = 0; i < WARMUP; i++) await e.model.trainOnBatch(x, y);
+    e.tensorsAfterWarmup = tf.memory().numTensors;
+  }
+  const rssBefore = process.memoryUsage().rss;
+  for (let step = 0; step < STEPS; step++) {
+    for (const e of shuffled(entries, step + size)) {
+      const before = tf.memory().numTensors;
+      const t0 = process.hrtime.bigint();
+      await e.model.trainOnBatch(x, y); // returns the loss value: the step has finished
+      e.times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      e.tensorGrowth = (e.tensorGrowth ?? 0) + tf.memory().numTensors - before;
+    }
+    if (!smoke && process.stderr.isTTY) process.stderr.write(`\r  ${size}×${size}: step ${step + 1}/${STEPS}   `);
+  }
+  if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+  const base = median(entries[0].times);
+  const rows = entries.map((e) => ({
+    size, method: e.method.key, label: e.method.label, maxRate: e.rate,
+    meanRate: e.rate === 0 ? 0 : dp.schedules.linear(BLOCKS, e.rate).reduce((s, r) => s + r, 0) / BLOCKS,
+    medianMs: median(e.times), meanMs: e.times.reduce((s, t) => s + t, 0) / e.times.length,
+    speedup: base / median(e.times), tensorGrowthPerStep: e.tensorGrowth / STEPS,
+  }));
+  const rssAfter = process.memoryUsage().rss;
+  entries.forEach((e) => e.model.dispose());
+  tf.dispose([x, y]);
+  return {size, rows, rssBeforeMB: rssBefore / 2 ** 20, rssAfterMB: rssAfter / 2 ** 20};
+}
+
+function markdown(result) {
+  const lines = [];
+  for (const s of result.sizes) {
+    lines.push(`**${s.size}×${s.size}×${CHANNELS}, batch ${BATCH}, ${BLOCKS} bottleneck blocks** — speed-up vs no drop ` +
+      `path (median step ${s.rows[0].medianMs.toFixed(1)} ms; higher is faster)`, '');
+    lines.push(`| method | ${RATES.map((r) => `p_L ${r}`).join(' | ')} |`, `|---|${RATES.map(() => '---').join('|')}|`);
+    for (const m of METHODS.slice(1)) {
+      const cells = RATES.map((r) => {
+        const row = s.rows.find((x) => x.method === m.key && x.maxRate === r);
+        return `${row.speedup.toFixed(2)}×`;
+      });
+      lines.push(`| ${m.label.replace(/\|/g, '\\|')} | ${cells.join(' | ')} |`);
+    }
+    lines.push(`| ideal, 1/(1 − mean rate) | ${RATES.map((r) => `${(1 / (1 - (r * (BLOCKS + 1)) / (2 * BLOCKS))).toFixed(2)}×`).join(' | ')} |`);
+    const growth = Math.max(...s.rows.map((r) => Math.abs(r.tensorGrowthPerStep)));
+    lines.push('', `Tensor count change per step after warm-up (all methods): ${growth === 0 ? '0' : growth}. ` +
+      `Process RSS ${s.rssBeforeMB.toFixed(0)} → ${s.rssAfterMB.toFixed(0)} MB over the measured steps.`, '');
+  }
+  lines.push(`${result.steps} measured steps per model after ${result.warmup} warm-up steps, all models interleaved in one ` +
+    `process (${result.backend}, ${result.cpus} CPUs, Node ${result.node}); medians of per-step times.`);
+  return lines.join('\n');
+}
+
+async function main() {
+  const started = Date.now();
+  const sizes = [];
+  for (const size of SIZES) sizes.push(await benchSize(size));
+  const result = {
+    plugin: dp.version, backend: tf.getBackend(), tfjs: tf.version.tfjs, node: process.versions.node,
+    cpus: os.cpus().length, batch: BATCH, channels: CHANNELS, blocks: BLOCKS, steps: STEPS, warmup: WARMUP,
+    rates: RATES, sizes, seconds: (Date.now() - started) / 1000, date: new Date().toISOString(),
+  };
+  fs.mkdirSync(OUT, {recursive: true});
+  fs.writeFileSync(path.join(OUT, 'results.json'), `${JSON.stringify(result, null, 2)}\n`);
+  const md = markdown(result);
+  fs.writeFileSync(path.join(OUT, 'results.md'), `${md}\n`);
+  console.log(md);
+  console.log(`\nwrote ${path.join(OUT, 'results.json')} and results.md in ${result.seconds.toFixed(0)} s`);
+  const leaks = sizes.flatMap((s) => s.rows).filter((r) => r.tensorGrowthPerStep !== 0);
+  if (leaks.length) {
+    console.error(`tensor count grew per step for: ${leaks.map((r) => `${r.method}@${r.maxRate}`).join(', ')}`);
+    process.exit(1);
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

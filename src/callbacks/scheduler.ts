@@ -1,0 +1,104 @@
+import {Callback} from '@tensorflow/tfjs-layers';
+import type {Logs} from '@tensorflow/tfjs-layers';
+
+import {findDropLayers} from '../internal/find_layers';
+import type {DropLayer} from '../internal/find_layers';
+import {checkRate, describe} from '../internal/validate';
+import type {TimeSchedule} from '../schedules/time';
+
+/** Arguments of {@link DropPathScheduler}. */
+export interface DropPathSchedulerArgs {
+  /**
+   * The rate of the model's deepest (highest-rate) drop layer as a function
+   * of progress: `(t, batch) => rate`, t the epoch (0-based; fractional with
+   * per-batch updates). Built-ins: `timeSchedules.constant`, `linearWarmup`,
+   * `early`, `late`.
+   */
+  schedule: TimeSchedule;
+  /** Update at the start of every 'epoch' (default) or every 'batch'. */
+  updateEvery?: 'epoch' | 'batch';
+}
+
+/**
+ * A `tf.Callback` for `model.fit` / `fitDataset` that sets the drop rate of
+ * every DropPath and StochasticResidual layer in the model (nested models
+ * included) as training goes on — without rebuilding or recompiling.
+ *
+ * The schedule gives the rate of the deepest (highest-rate) layer; every
+ * other layer keeps its proportion to it as built, so a linear / linspace /
+ * uniform depth profile survives. If every layer was built at rate 0, all take
+ * the schedule's value. The current value is added to the epoch logs as
+ * `dropPathRate`, so it appears in `history.history.dropPathRate`. The rates
+ * the model was built with are restored when training ends.
+ *
+ * @example
+ * await model.fit(xs, ys, {epochs: 10, callbacks: [
+ *   new dp.DropPathScheduler({schedule: dp.timeSchedules.early(0.2, 3)})]});
+ */
+export class DropPathScheduler extends Callback {
+  readonly schedule: TimeSchedule;
+  readonly updateEvery: 'epoch' | 'batch';
+  /** The value the schedule gave last (the deepest layer's rate). */
+  currentRate: number | undefined;
+  private targets: {layer: DropLayer; share: number; built: number}[] = [];
+  private epoch = 0;
+
+  constructor(args: DropPathSchedulerArgs) {
+    super();
+    if (args === null || typeof args !== 'object' || typeof args.schedule !== 'function') {
+      throw new Error('DropPathScheduler: schedule must be a function (t, batch) => rate, such as ' +
+        `timeSchedules.early(0.1, 5), but received ${describe(args?.schedule)}.`);
+    }
+    const every = args.updateEvery ?? 'epoch';
+    if (every !== 'epoch' && every !== 'batch') {
+      throw new Error(`DropPathScheduler: updateEvery must be 'epoch' or 'batch', but received ${describe(every)}.`);
+    }
+    this.schedule = args.schedule;
+    this.updateEvery = every;
+  }
+
+  override async onTrainBegin(): Promise<void> {
+    const model = this.model;
+    if (!model) throw new Error('DropPathScheduler: no model (use it in model.fit or model.fitDataset callbacks).');
+    const found = findDropLayers(model);
+    if (found.length === 0) {
+      throw new Error(`DropPathScheduler: model '${model.name}' has no DropPath or StochasticResidual layer to schedule.`);
+    }
+    const max = Math.max(...found.map((l) => l.rate));
+    this.targets = found.map((layer) => ({layer, built: layer.rate, share: max > 0 ? layer.rate / max : 1}));
+  }
+
+  override async onEpochBegin(epoch: number): Promise<void> {
+    this.epoch = epoch;
+    this.apply(epoch, 0);
+  }
+
+  override async onBatchBegin(batch: number): Promise<void> {
+    if (this.updateEvery !== 'batch') return;
+    this.apply(this.epoch + batch / this.stepsPerEpoch(), batch);
+  }
+
+  override async onEpochEnd(_epoch: number, logs?: Logs): Promise<void> {
+    if (logs && this.currentRate !== undefined) logs.dropPathRate = this.currentRate;
+  }
+
+  override async onTrainEnd(): Promise<void> {
+    for (const t of this.targets) t.layer.rate = t.built;
+  }
+
+  /** Batches per epoch as fit reports them (steps, or samples / batchSize); Infinity if unknown. */
+  private stepsPerEpoch(): number {
+    const p = (this.params ?? {}) as {steps?: number | null; samples?: number | null; batchSize?: number | null};
+    if (typeof p.steps === 'number' && p.steps > 0) return p.steps;
+    if (typeof p.samples === 'number' && typeof p.batchSize === 'number' && p.batchSize > 0) {
+      return Math.ceil(p.samples / p.batchSize);
+    }
+    return Infinity;
+  }
+
+  private apply(t: number, batch: number): void {
+    const rate = checkRate(this.schedule(t, batch), `DropPathScheduler: the schedule's rate at epoch ${t}`);
+    this.currentRate = rate;
+    for (const target of this.targets) target.layer.rate = rate * target.share;
+  }
+}

@@ -1,0 +1,51 @@
+import {layers} from '@tensorflow/tfjs-layers';
+
+import {StochasticResidual} from '../layers/stochastic_residual';
+import {findDropLayers} from './internal/find_layers';
+
+type Layer = InstanceType<typeof layers.Layer>;
+
+/** One drop layer of a model. */
+export interface DropPathRow {
+  name: string;
+  type: 'DropPath' | 'StochasticResidual';
+  mode: 'row' | 'batch';
+  /** 'skip' or 'mask' for StochasticResidual; DropPath always masks. */
+  strategy: 'skip' | 'mask';
+  rate: number;
+}
+
+export interface DropPathSummary {
+  rows: DropPathRow[];
+  /** Expected number of residual branches run per sample: Σ (1 − rate). */
+  expectedDepth: number;
+  /** The table as text, for the console. */
+  text: string;
+}
+
+/**
+ * One row per DropPath / StochasticResidual layer of `model` (nested models
+ * included), with the model's expected depth, Σ (1 − rate) over them.
+ * `print` (default false; `true` for console.log, or a function) prints the table.
+ *
+ * @example
+ * dp.dropPathSummary(model, {print: true});
+ */
+export function dropPathSummary(model: Layer, opts: {print?: boolean | ((line: string) => void)} = {}): DropPathSummary {
+  const rows: DropPathRow[] = findDropLayers(model).map((l) => ({
+    name: l.name,
+    type: l instanceof StochasticResidual ? 'StochasticResidual' : 'DropPath',
+    mode: l.mode,
+    strategy: l instanceof StochasticResidual ? l.strategy : 'mask',
+    rate: l.rate,
+  }));
+  const expectedDepth = rows.reduce((s, r) => s + (1 - r.rate), 0);
+  const table = [['layer', 'type', 'mode', 'strategy', 'rate'],
+    ...rows.map((r) => [r.name, r.type, r.mode, r.strategy, r.rate.toFixed(4)])];
+  const widths = table[0]!.map((_, c) => Math.max(...table.map((r) => (r[c] as string).length)));
+  const fmt = (r: string[]) => r.map((v, c) => v.padEnd(widths[c] as number)).join('  ').trimEnd();
+  const text = [fmt(table[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...table.slice(1).map(fmt),
+    `expected depth: ${expectedDepth.toFixed(2)} of ${rows.length} drop layers`].join('\n');
+  if (opts.print) (typeof opts.print === 'function' ? opts.print : console.log)(text);
+  return {rows, expectedDepth, text};
+}

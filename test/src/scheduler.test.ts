@@ -1,0 +1,115 @@
+import {DropPath, DropPathScheduler, StochasticResidual, dropPathSummary, layers as dpLayers, resnet, schedules, timeSchedules}
+  from '../../src';
+import {tf} from '../utils/tf';
+
+describe('time schedules: golden values per epoch', () => {
+  const at = (f: (t: number, b: number) => number, ts: number[]) => ts.map((t) => f(t, 0));
+  test.each([
+    ['constant(0.2)', timeSchedules.constant(0.2), [0, 1, 5], [0.2, 0.2, 0.2]],
+    ['linearWarmup(0.4, 4)', timeSchedules.linearWarmup(0.4, 4), [0, 1, 2, 4, 9], [0, 0.1, 0.2, 0.4, 0.4]],
+    ['early(0.3, 2)', timeSchedules.early(0.3, 2), [0, 1, 1.99, 2, 5], [0.3, 0.3, 0.3, 0, 0]],
+    ['late(0.3, 2)', timeSchedules.late(0.3, 2), [0, 1, 2, 5], [0, 0, 0.3, 0.3]],
+  ] as const)('%s', (_n, f, ts, expected) => {
+    at(f, [...ts]).forEach((v, i) => expect(v).toBeCloseTo(expected[i] as number, 12));
+  });
+
+  test.each([
+    [() => timeSchedules.early(1.5, 2), /timeSchedules\.early: rate must be a finite number in \[0, 1\].*1\.5/],
+    [() => timeSchedules.late(0.1, 0), /timeSchedules\.late: epochs must be a positive number, but received 0/],
+    [() => timeSchedules.linearWarmup(0.1, NaN), /epochs must be a positive number, but received NaN/],
+  ])('bad input %#', (fn, message) => expect(fn).toThrow(message));
+});
+
+describe('DropPathScheduler inside model.fit (tfjs-node)', () => {
+  const xs = tf.randomUniform([16, 8, 8, 1], 0, 1, 'float32', 1);
+  const ys = tf.oneHot(tf.tensor1d(Array.from({length: 16}, (_, i) => i % 2), 'int32'), 2);
+  const build = (dropPathRate: number, blockType: 'dropPath' | 'stochasticResidual' = 'dropPath') => {
+    const m = resnet({inputShape: [8, 8, 1], numClasses: 2, stages: [{filters: 8, blocks: 2}, {filters: 8, blocks: 2}],
+      dropPathRate, blockType, seed: 1});
+    m.compile({optimizer: 'sgd', loss: 'categoricalCrossentropy'});
+    return m;
+  };
+  const rates = (m: tf.LayersModel) => dropPathSummary(m).rows.map((r) => r.rate);
+
+  /** Records every drop layer's rate at each epoch's first batch. */
+  function recorder(m: tf.LayersModel) {
+    const seen: number[][] = [];
+    const cb = new tf.CustomCallback({onBatchBegin: async (batch) => { if (batch === 0) seen.push(rates(m)); }});
+    return {cb, seen};
+  }
+
+  test.each([
+    ['early(0.4, 2)', timeSchedules.early(0.4, 2), [0.4, 0.4, 0, 0]],
+    ['late(0.4, 2)', timeSchedules.late(0.4, 2), [0, 0, 0.4, 0.4]],
+    ['linearWarmup(0.4, 2)', timeSchedules.linearWarmup(0.4, 2), [0, 0.2, 0.4, 0.4]],
+    ['constant(0.1)', timeSchedules.constant(0.1), [0.1, 0.1, 0.1, 0.1]],
+  ] as const)('%s: the deepest layer follows the schedule, the linear profile is kept, history has the rate', async (_n, schedule, deepest) => {
+    const m = build(0.5);
+    const layersBefore = [...m.layers];
+    const optimizer = m.optimizer;
+    const {cb, seen} = recorder(m);
+    const h = await m.fit(xs, ys, {epochs: 4, batchSize: 8, verbose: 0,
+      callbacks: [new DropPathScheduler({schedule}), cb]});
+    expect(seen.map((r) => r[3])).toEqual(deepest.map((d) => expect.closeTo(d, 12)));
+    for (const r of seen) r.forEach((v, i) => expect(v).toBeCloseTo(schedules.linear(4, r[3] as number)[i] as number, 12));
+    expect(h.history.dropPathRate).toEqual(deepest.map((d) => expect.closeTo(d, 12)));
+    expect(m.layers).toEqual(layersBefore); // no new layer objects
+    expect(m.optimizer).toBe(optimizer); // not recompiled
+    expect(rates(m)).toEqual(schedules.linear(4, 0.5)); // built rates restored after fit
+  });
+
+  test('layers all built at rate 0 all take the schedule value; per-batch updates are fractional', async () => {
+    const m = build(0, 'stochasticResidual');
+    const seen: number[][] = [];
+    const cb = new tf.CustomCallback({onBatchBegin: async () => { seen.push(rates(m)); }});
+    await m.fit(xs, ys, {epochs: 2, batchSize: 8, verbose: 0,
+      callbacks: [new DropPathScheduler({schedule: timeSchedules.linearWarmup(0.4, 2), updateEvery: 'batch'}), cb]});
+    expect(seen.map((r) => r[0])).toEqual([0, 0.1, 0.2, 0.3].map((v) => expect.closeTo(v, 12)));
+    for (const r of seen) expect(new Set(r).size).toBe(1);
+  });
+
+  test('reaches layers in nested models and inside StochasticResidual branches', async () => {
+    const inner = tf.sequential({layers: [tf.layers.dense({units: 4, inputShape: [4]}), dpLayers.dropPath({rate: 0.2})]});
+    const branch = tf.sequential({layers: [tf.layers.dense({units: 4, inputShape: [4]}), dpLayers.dropPath({rate: 0.1})]});
+    const input = tf.input({shape: [4]});
+    const h = dpLayers.stochasticResidual({branch, rate: 0.4}).apply(inner.apply(input) as tf.SymbolicTensor);
+    const m = tf.model({inputs: input, outputs: h as tf.SymbolicTensor});
+    m.compile({optimizer: 'sgd', loss: 'meanSquaredError'});
+    const found: number[][] = [];
+    const cb = new tf.CustomCallback({onBatchBegin: async () => { found.push(dropPathSummary(m).rows.map((r) => r.rate)); }});
+    await m.fit(tf.ones([4, 4]), tf.ones([4, 4]), {epochs: 1, verbose: 0,
+      callbacks: [new DropPathScheduler({schedule: timeSchedules.constant(0.8)}), cb]});
+    expect(found[0]).toEqual([0.2, 0.4, 0.1].map((v) => expect.closeTo(v * 2, 12))); // depth order
+    expect(dropPathSummary(m).rows.map((r) => r.type)).toEqual(['DropPath', 'StochasticResidual', 'DropPath']);
+  });
+
+  test('bad schedules and models fail clearly', async () => {
+    expect(() => new DropPathScheduler({schedule: 0.1 as never})).toThrow(/schedule must be a function .*received 0\.1/);
+    expect(() => new DropPathScheduler({schedule: () => 0, updateEvery: 'step' as never}))
+      .toThrow(/updateEvery must be 'epoch' or 'batch', but received "step"/);
+    const m = build(0.2);
+    await expect(m.fit(xs, ys, {epochs: 1, verbose: 0, callbacks: [new DropPathScheduler({schedule: () => 2})]}))
+      .rejects.toThrow(/the schedule's rate at epoch 0 must be a finite number in \[0, 1\].*received 2/);
+    const plain = tf.sequential({layers: [tf.layers.dense({units: 1, inputShape: [2]})]});
+    plain.compile({optimizer: 'sgd', loss: 'meanSquaredError'});
+    await expect(plain.fit(tf.ones([2, 2]), tf.ones([2, 1]), {epochs: 1, verbose: 0,
+      callbacks: [new DropPathScheduler({schedule: () => 0.1})]})).rejects.toThrow(/has no DropPath or StochasticResidual layer/);
+  });
+});
+
+describe('dropPathSummary', () => {
+  test('rows, expected depth and a printed table', () => {
+    const m = resnet({inputShape: [8, 8, 1], numClasses: 2, stages: [{filters: 8, blocks: 4}], dropPathRate: 0.4,
+      blockType: 'stochasticResidual', strategy: 'mask', dropPathMode: 'batch'});
+    const lines: string[] = [];
+    const s = dropPathSummary(m, {print: (l) => lines.push(l)});
+    expect(s.rows.map((r) => r.rate)).toEqual(schedules.linear(4, 0.4));
+    expect(s.rows.every((r) => r.type === 'StochasticResidual' && r.mode === 'batch' && r.strategy === 'mask')).toBe(true);
+    expect(s.expectedDepth).toBeCloseTo(4 - (0.1 + 0.2 + 0.3 + 0.4), 12);
+    expect(lines.join('\n')).toBe(s.text);
+    expect(s.text).toMatch(/stage1_block4_residual\s+StochasticResidual\s+batch\s+mask\s+0\.4000/);
+    expect(s.text).toMatch(/expected depth: 3\.00 of 4 drop layers/);
+    expect(dropPathSummary(m).rows[0]).toBeInstanceOf(Object);
+    expect(m.layers.filter((l) => l instanceof StochasticResidual || l instanceof DropPath)).toHaveLength(4);
+  });
+});
