@@ -9,9 +9,13 @@ export default tseslint.config(
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     languageOptions: {
       globals: {require: 'readonly', module: 'writable', process: 'readonly',
-        __dirname: 'readonly', __filename: 'readonly', console: 'readonly'},
+        __dirname: 'readonly', __filename: 'readonly', console: 'readonly', URL: 'readonly'},
     },
     rules: {'@typescript-eslint/no-require-imports': 'off'},
+  },
+  {
+    files: ['examples/browser/**/*.js'],
+    languageOptions: {globals: {window: 'readonly', document: 'readonly', tf: 'readonly', tfdp: 'readonly'}},
   },
   {
     rules: {

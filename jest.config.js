@@ -8,6 +8,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
+  // The browser test has its own command (npm run test:browser).
+  testPathIgnorePatterns: ['/node_modules/', '\\.browser\\.test\\.ts$'],
   transform: {
     '^.+\\.tsx?$': ['ts-jest', {tsconfig: 'tsconfig.json', diagnostics: false}],
   },

@@ -1,15 +1,14 @@
-import {add, clone, customGrad, gather, mul, scatterND, serialization, tensor1d, tensor2d, tidy} from '@tensorflow/tfjs-core';
+import {add, clone, customGrad, gather, mul, reshape, scatterND, serialization, tensor, tensor2d, tidy} from '@tensorflow/tfjs-core';
 import type {GradSaveFunc, Tensor} from '@tensorflow/tfjs-core';
 import {layers} from '@tensorflow/tfjs-layers';
 import type {LayerVariable, Shape} from '@tensorflow/tfjs-layers';
 import type {LayerArgs} from '@tensorflow/tfjs-layers/dist/engine/topology';
 import type {Kwargs} from '@tensorflow/tfjs-layers/dist/types';
 
-import {SeedStream} from '../src/internal/seed_stream';
+import {SeedStream, keepDecisions} from '../src/internal/seed_stream';
 import {exactlyOne, isTraining} from '../src/internal/tensors';
 import {checkBoolean, checkInput, checkMode, checkRate, checkSeed, describe} from '../src/internal/validate';
 import type {DropMode} from '../src/internal/validate';
-import {keepMask} from '../src/ops/drop_path';
 
 type Layer = InstanceType<typeof layers.Layer>;
 
@@ -46,25 +45,40 @@ function layerNames(layer: Layer): string[] {
 }
 
 /**
- * `shortcut + scatter(rows, branchRows · scale)` with a hand-written
+ * `shortcut + scatter(indices, branchRows · scale)` with a hand-written
  * gradient: the gradient of the shortcut is dy, that of the branch rows is
  * gather(dy, rows) · scale. tf.scatterND has no gradient of its own; this is
  * also fewer full-size ops than a gather/concat merge.
  */
-function mergeRows(shortcut: Tensor, branchRows: Tensor, rows: number[], scale: number): Tensor {
-  const indices = tensor2d(rows, [rows.length, 1], 'int32');
+function mergeRows(shortcut: Tensor, branchRows: Tensor, indices: Tensor, scale: number): Tensor {
   const merge = customGrad(((s: Tensor, b: Tensor, save: GradSaveFunc) => {
     save([indices]);
     const scaled = scale === 1 ? b : mul(b, scale);
     return {
       value: add(s, scatterND(indices, scaled, s.shape)),
       gradFunc: (dy: Tensor, saved: Tensor[]) => {
-        const g = gather(dy, (saved[0] as Tensor).reshape([-1]));
+        const g = gather(dy, reshape(saved[0] as Tensor, [-1]));
         return [dy, scale === 1 ? g : mul(g, scale)];
       },
     };
   }) as unknown as Parameters<typeof customGrad>[0]);
   return (merge as unknown as (s: Tensor, b: Tensor) => Tensor)(shortcut, branchRows);
+}
+
+/**
+ * `x[indices]` with a hand-written gradient: scatterND(indices, dy) into x's shape,
+ * one op, where tf.gather's own gradient (unsortedSegmentSum with reshapes
+ * and transposes) costs several full-size ops.
+ */
+function gatherRows(x: Tensor, indices: Tensor): Tensor {
+  const take = customGrad(((t: Tensor, save: GradSaveFunc) => {
+    save([indices]);
+    return {
+      value: gather(t, reshape(indices, [-1])),
+      gradFunc: (dy: Tensor, saved: Tensor[]) => scatterND(saved[0] as Tensor, dy, t.shape),
+    };
+  }) as unknown as Parameters<typeof customGrad>[0]);
+  return (take as unknown as (t: Tensor) => Tensor)(x);
 }
 
 /**
@@ -227,23 +241,24 @@ export class StochasticResidual extends layers.Layer {
       if (!isTraining(kwargs) || rate === 0) return add(shortcut, this.runBranch(x, kwargs));
       if (rate === 1) return clone(shortcut);
       const scale = this.scaleByKeep ? 1 / (1 - rate) : 1;
-      const seed = this.stream.next();
+      const batch = x.shape[0] as number;
+      const keep = keepDecisions(this.stream, this.mode === 'batch' ? 1 : batch, rate);
       if (this.strategy === 'mask') {
         const y = this.runBranch(x, kwargs);
-        return add(shortcut, mul(y, keepMask(y.shape, rate, this.mode, this.scaleByKeep, seed)));
+        const maskShape = y.shape.map((_, i) => (i === 0 ? keep.length : 1));
+        return add(shortcut, mul(y, tensor(keep.map((k) => (k ? scale : 0)), maskShape, 'float32')));
       }
-      // 'skip': the same draw as 'mask', read on the host to pick what to run.
-      const keep = keepMask(x.shape, rate, this.mode, false, seed).dataSync();
-      const batch = x.shape[0] as number;
+      // 'skip': run the branch on the kept rows only.
       const rows: number[] = [];
-      for (let i = 0; i < batch; i++) if (keep[this.mode === 'batch' ? 0 : i] === 1) rows.push(i);
+      for (let i = 0; i < batch; i++) if (keep[this.mode === 'batch' ? 0 : i]) rows.push(i);
       if (rows.length === 0) return clone(shortcut);
       if (rows.length === batch) {
         const y = this.runBranch(x, kwargs);
         return add(shortcut, scale === 1 ? y : mul(y, scale));
       }
-      const y = this.runBranch(gather(x, tensor1d(rows, 'int32')), kwargs);
-      return mergeRows(shortcut, y, rows, scale);
+      const indices = tensor2d(rows, [rows.length, 1], 'int32');
+      const y = this.runBranch(gatherRows(x, indices), kwargs);
+      return mergeRows(shortcut, y, indices, scale);
     });
   }
 

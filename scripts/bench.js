@@ -124,6 +124,7 @@ async function benchSize(size) {
     for (let i = 0; i < WARMUP; i++) await e.model.trainOnBatch(x, y);
     e.tensorsAfterWarmup = tf.memory().numTensors;
   }
+  if (!smoke) console.error(`  ${size}×${size}: ${entries.length} models warmed up, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB`);
   const rssBefore = process.memoryUsage().rss;
   for (let step = 0; step < STEPS; step++) {
     for (const e of shuffled(entries, step + size)) {
@@ -133,7 +134,11 @@ async function benchSize(size) {
       e.times.push(Number(process.hrtime.bigint() - t0) / 1e6);
       e.tensorGrowth = (e.tensorGrowth ?? 0) + tf.memory().numTensors - before;
     }
-    if (!smoke && process.stderr.isTTY) process.stderr.write(`\r  ${size}×${size}: step ${step + 1}/${STEPS}   `);
+    if (!smoke) {
+      const line = `  ${size}×${size}: step ${step + 1}/${STEPS}, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB`;
+      if (process.stderr.isTTY) process.stderr.write(`\r${line}   `);
+      else if ((step + 1) % 5 === 0) console.error(line);
+    }
   }
   if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
   const base = median(entries[0].times);

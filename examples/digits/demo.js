@@ -16,8 +16,11 @@ const {renderSvg, svgToPng} = require('./chart');
 
 const DEFAULTS = {
   epochs: 3, samples: 6000, 'batch-size': 64, rate: 0.3, schedule: 'linear', seed: 1,
-  out: path.join('runs', 'digits'),
+  out: path.join('runs', 'digits'), block: 'dropPath',
 };
+const BLOCKS = {dropPath: {blockType: 'dropPath'}, skip: {blockType: 'stochasticResidual', strategy: 'skip'},
+  mask: {blockType: 'stochasticResidual', strategy: 'mask'}};
+const TIME_SCHEDULES = ['constant', 'early:N', 'late:N', 'warmup:N'];
 const SCHEDULES = ['linear', 'linspace', 'uniform'];
 // A stride-2 stem (28×28 → 14×14), then three stages of two bottlenecks each
 // (14×14, 7×7, 4×4), inner widths 16, 32, 64.
@@ -41,6 +44,15 @@ Options:
   --schedule S      per-block rates: ${SCHEDULES.join(', ')}      (default ${DEFAULTS.schedule})
   --seed N          seed of initial weights, shuffles and drops  (default ${DEFAULTS.seed})
   --out DIR         output folder                                (default ${DEFAULTS.out})
+  --block B         how blocks drop: dropPath (a DropPath layer), skip
+                    (StochasticResidual, dropped samples not computed) or
+                    mask (StochasticResidual, computed then masked)  (default ${DEFAULTS.block})
+  --time-schedule T also train a third run whose rate changes over time:
+                    ${TIME_SCHEDULES.join(', ')} (N epochs: early = on for the
+                    first N, late = off for the first N, warmup = 0 → p_L over N)
+  --prune           after training, remove 1/4 and 1/2 of the removable blocks
+                    (deepest first) of each model and report test accuracy and
+                    predict time (needs --block skip or mask)
   -h, --help        this text
 
 Writes DIR/summary.json, DIR/chart.svg, DIR/chart.png and the trained
@@ -63,6 +75,7 @@ function parseOptions(argv) {
     parsed = parseArgs({args: argv, strict: true, allowPositionals: false, options: {
       epochs: {type: 'string'}, samples: {type: 'string'}, 'batch-size': {type: 'string'},
       rate: {type: 'string'}, schedule: {type: 'string'}, seed: {type: 'string'}, out: {type: 'string'},
+      block: {type: 'string'}, 'time-schedule': {type: 'string'}, prune: {type: 'boolean'},
       help: {type: 'boolean', short: 'h'},
     }});
   } catch (e) {
@@ -77,7 +90,23 @@ function parseOptions(argv) {
   if (!SCHEDULES.includes(values.schedule)) {
     throw new UsageError(`--schedule must be one of ${SCHEDULES.join(', ')}, but received "${values.schedule}".`);
   }
+  if (!Object.keys(BLOCKS).includes(values.block)) {
+    throw new UsageError(`--block must be one of ${Object.keys(BLOCKS).join(', ')}, but received "${values.block}".`);
+  }
+  if (values.prune && values.block === 'dropPath') {
+    throw new UsageError('--prune removes StochasticResidual blocks: use it with --block skip or --block mask.');
+  }
+  let timeSchedule = null;
+  if (values['time-schedule'] !== undefined) {
+    const m = /^(constant|early|late|warmup)(?::(\d+))?$/.exec(values['time-schedule']);
+    if (!m || (m[1] !== 'constant') !== (m[2] !== undefined) || (m[2] !== undefined && Number(m[2]) < 1)) {
+      throw new UsageError(`--time-schedule must be one of ${TIME_SCHEDULES.join(', ')} (N ≥ 1), ` +
+        `but received "${values['time-schedule']}".`);
+    }
+    timeSchedule = {name: m[1], epochs: m[2] === undefined ? null : Number(m[2])};
+  }
   return {
+    block: values.block, timeSchedule, prune: Boolean(values.prune),
     epochs: intArg(values, 'epochs', 1, 1000),
     samples: intArg(values, 'samples', 20, 10000),
     batchSize: intArg(values, 'batch-size', 1, 4096),
@@ -110,8 +139,9 @@ function progress(tf, label, epochIndex, epochs, batches, etaAfterEpoch) {
 async function train(tf, dp, run, data, opts, etaOther, labelWidth) {
   const model = dp.resnet({
     inputShape: [SIZE, SIZE, 1], numClasses: 10, ...ARCHITECTURE,
-    dropPathRate: run.rate, schedule: opts.schedule, seed: opts.seed, name: run.key,
+    dropPathRate: run.rate, schedule: opts.schedule, seed: opts.seed, name: run.key, ...BLOCKS[opts.block],
   });
+  const scheduler = run.timeSchedule ? new dp.DropPathScheduler({schedule: run.timeSchedule}) : null;
   model.compile({optimizer: tf.train.adam(2e-3), loss: 'categoricalCrossentropy', metrics: ['accuracy']});
   const n = data.train.labels.length;
   const batches = Math.ceil(n / opts.batchSize);
@@ -125,7 +155,7 @@ async function train(tf, dp, run, data, opts, etaOther, labelWidth) {
     const perEpoch = () => (epochs.length ? epochs.reduce((s, r) => s + r.seconds, 0) / epochs.length : 0);
     const h = await model.fit(xs, ys, {
       epochs: e + 1, initialEpoch: e, batchSize: opts.batchSize, shuffle: false, verbose: 0,
-      callbacks: [progress(tf, run.label, e, opts.epochs, batches,
+      callbacks: [...(scheduler ? [scheduler] : []), progress(tf, run.label, e, opts.epochs, batches,
         () => perEpoch() * (opts.epochs - e - 1) + etaOther(perEpoch()))],
     });
     const seconds = (Date.now() - t0) / 1000;
@@ -134,6 +164,7 @@ async function train(tf, dp, run, data, opts, etaOther, labelWidth) {
     const row = {
       epoch: e + 1, trainLoss: h.history.loss[0], trainAccuracy: h.history.acc[0],
       testLoss: (await testLoss.data())[0], testAccuracy: (await testAcc.data())[0], seconds,
+      dropPathRate: h.history.dropPathRate ? h.history.dropPathRate[0] : run.rate,
     };
     tf.dispose([testLoss, testAcc]);
     epochs.push(row);
@@ -143,11 +174,11 @@ async function train(tf, dp, run, data, opts, etaOther, labelWidth) {
       `  test acc ${(100 * row.testAccuracy).toFixed(2)}%  ${seconds.toFixed(1)} s  ETA ${fmtTime(left)}`);
   }
   const last = epochs[epochs.length - 1];
-  const rates = model.layers.filter((l) => l instanceof dp.DropPath).map((l) => l.rate);
+  const rates = dp.dropPathSummary(model).rows.map((r) => r.rate);
   return {
     model,
     result: {
-      key: run.key, label: run.label, maxRate: run.rate, blockRates: rates,
+      key: run.key, label: run.label, maxRate: run.rate, timeSchedule: run.timeScheduleName ?? null, blockRates: rates,
       expectedDepth: rates.reduce((s, r) => s + (1 - r), 0),
       params: model.countParams(),
       testAccuracy: last.testAccuracy, testLoss: last.testLoss, trainLoss: last.trainLoss,
@@ -167,6 +198,50 @@ function table(results) {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   const line = (r) => `| ${r.map((v, c) => v.padEnd(widths[c])).join(' | ')} |`;
   return [line(rows[0]), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.slice(1).map(line)].join('\n');
+}
+
+/**
+ * Depth on demand: for each model, test accuracy and predict time at full
+ * depth and with 1/4 and 1/2 of its removable blocks (identity shortcut)
+ * removed, deepest first.
+ */
+async function pruneReport(tf, dp, models, runs, data) {
+  const rows = [];
+  for (let m = 0; m < models.length; m++) {
+    const model = models[m];
+    const blocks = model.layers.filter((l) => l instanceof dp.StochasticResidual);
+    const removable = blocks.map((b, i) => (b.shortcut === null ? i : -1)).filter((i) => i >= 0);
+    for (const fraction of [0, 0.25, 0.5]) {
+      const count = Math.round(removable.length * fraction);
+      const removed = removable.slice(removable.length - count);
+      const pruned = count === 0 ? model : dp.pruneBlocks(model, {keep: blocks.map((_, i) => i).filter((i) => !removed.includes(i))});
+      if (pruned !== model) pruned.compile({optimizer: 'sgd', loss: 'categoricalCrossentropy', metrics: ['accuracy']});
+      const [, acc] = pruned.evaluate(data.testXs, data.testYs, {batchSize: 500});
+      const times = [];
+      for (let r = 0; r < 7; r++) {
+        const t0 = process.hrtime.bigint();
+        const y = pruned.predict(data.testXs, {batchSize: 500});
+        await y.data();
+        times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+        y.dispose();
+      }
+      times.sort((a, b) => a - b);
+      rows.push({run: runs[m].key, label: runs[m].label, fraction, blocks: blocks.length - count,
+        removed: removed.map((i) => blocks[i].name), testAccuracy: (await acc.data())[0], predictMs: times[3]});
+      tf.dispose(acc);
+      if (pruned !== model) pruned.dispose();
+    }
+  }
+  return rows;
+}
+
+function pruneTable(rows) {
+  const lines = ['| run | blocks | removed | test acc | predict ms (test set) |', '|---|---|---|---|---|'];
+  for (const r of rows) {
+    lines.push(`| ${r.label} | ${r.blocks} | ${r.fraction === 0 ? 'none' : `${r.removed.length} (${r.fraction * 100}%)`} | ` +
+      `${(100 * r.testAccuracy).toFixed(2)}% | ${r.predictMs.toFixed(0)} |`);
+  }
+  return lines.join('\n');
 }
 
 async function main() {
@@ -200,15 +275,25 @@ async function main() {
     {key: 'baseline', label: 'no drop path', rate: 0},
     {key: 'drop_path', label: `drop path ${opts.schedule} p_L=${opts.rate}`, rate: opts.rate},
   ];
+  if (opts.timeSchedule) {
+    const {name, epochs} = opts.timeSchedule;
+    const make = {constant: () => dp.timeSchedules.constant(opts.rate), early: () => dp.timeSchedules.early(opts.rate, epochs),
+      late: () => dp.timeSchedules.late(opts.rate, epochs), warmup: () => dp.timeSchedules.linearWarmup(opts.rate, epochs)}[name];
+    const tag = epochs === null ? name : `${name}:${epochs}`;
+    runs.push({key: `drop_path_${name}`, label: `drop path ${tag} p_L=${opts.rate}`, rate: opts.rate,
+      timeSchedule: make(), timeScheduleName: tag});
+  }
   const results = [];
-  let trained;
+  const models = [];
   for (let i = 0; i < runs.length; i++) {
     const later = runs.length - i - 1;
     const {model, result} = await train(tf, dp, runs[i], data, opts, (perEpoch) => later * perEpoch * opts.epochs,
       Math.max(...runs.map((r) => r.label.length)));
     results.push(result);
-    if (i < runs.length - 1) model.dispose(); else trained = model;
+    models.push(model);
   }
+  const trained = models[1];
+  const pruning = opts.prune ? await pruneReport(tf, dp, models.slice(0, 2), runs, data) : null;
 
   fs.mkdirSync(opts.out, {recursive: true});
   const modelDir = path.resolve(opts.out, 'model');
@@ -225,6 +310,7 @@ async function main() {
       testSamples: digits.test.labels.length, optimizer: 'adam(2e-3)', architecture: ARCHITECTURE},
     runs: results,
     savedModel: {path: path.relative(opts.out, modelDir) || '.', reloadedPredictionsMatch: reloadOk, maxAbsDiff},
+    pruning,
     totalSeconds: (Date.now() - started) / 1000,
   };
   fs.writeFileSync(path.join(opts.out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
@@ -234,6 +320,7 @@ async function main() {
   fs.writeFileSync(path.join(opts.out, 'chart.png'), svgToPng(svg));
 
   console.log(`\n${table(results)}\n`);
+  if (pruning) console.log(`${pruneTable(pruning)}\n`);
   console.log(`saved the drop-path model to ${modelDir}; reloaded with tf.loadLayersModel: ` +
     `predictions ${reloadOk ? 'identical' : `DIFFER (max |diff| ${maxAbsDiff})`}`);
   console.log(`wrote ${path.join(opts.out, 'summary.json')}, chart.svg, chart.png in ${fmtTime(summary.totalSeconds)}`);

@@ -45,3 +45,15 @@ function mix(seed: number): number {
   const hi = Math.floor(seed / 4294967296) >>> 0;
   return (Math.imul(lo ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(hi, 0xc2b2ae35)) >>> 0;
 }
+
+/**
+ * `count` keep decisions drawn on the host: each is true with probability
+ * 1 − rate. StochasticResidual decides this way in both strategies, so 'skip'
+ * (which must know the kept rows on the host) and 'mask' agree, and no tensor
+ * has to be read back.
+ */
+export function keepDecisions(stream: SeedStream, count: number, rate: number): boolean[] {
+  const out = new Array<boolean>(count);
+  for (let i = 0; i < count; i++) out[i] = stream.nextUniform() >= rate;
+  return out;
+}

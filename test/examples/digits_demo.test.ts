@@ -40,7 +40,31 @@ test('tiny run: trains both models, saves and reloads, writes every output file'
   expect(s.runs[0].params).toBe(s.runs[1].params);
 });
 
+test('time schedule and pruning: a third run, its rates per epoch, and a pruning table', () => {
+  const dir = path.join(out, 'extra');
+  const r = runNode([demo, '--samples', '200', '--epochs', '2', '--batch-size', '40', '--block', 'skip',
+    '--time-schedule', 'early:1', '--prune', '--out', dir]);
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  expect(r.stdout).toMatch(/\| run \| blocks \| removed \| test acc \| predict ms/);
+  const s = JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8'));
+  expect(s.settings).toMatchObject({block: 'skip', prune: true, timeSchedule: {name: 'early', epochs: 1}});
+  expect(s.runs.map((x: {key: string}) => x.key)).toEqual(['baseline', 'drop_path', 'drop_path_early']);
+  expect(s.runs[2].timeSchedule).toBe('early:1');
+  expect(s.runs[2].epochs.map((e: {dropPathRate: number}) => e.dropPathRate)).toEqual([0.3, 0]);
+  expect(s.runs[1].epochs.map((e: {dropPathRate: number}) => e.dropPathRate)).toEqual([0.3, 0.3]);
+  // Three removable blocks (identity shortcut) per model: 0, 1 and 2 removed.
+  expect(s.pruning.map((p: {run: string; blocks: number}) => `${p.run}:${p.blocks}`))
+    .toEqual(['baseline:6', 'baseline:5', 'baseline:4', 'drop_path:6', 'drop_path:5', 'drop_path:4']);
+  expect(s.pruning[2].removed).toEqual(['stage2_block2_residual', 'stage3_block2_residual']);
+  for (const p of s.pruning) expect(p.testAccuracy).toBeGreaterThanOrEqual(0);
+});
+
 test.each([
+  [['--block', 'drop'], /--block must be one of dropPath, skip, mask, but received "drop"/],
+  [['--prune'], /--prune removes StochasticResidual blocks: use it with --block skip or --block mask/],
+  [['--time-schedule', 'early'], /--time-schedule must be one of constant, early:N, late:N, warmup:N \(N ≥ 1\), but received "early"/],
+  [['--time-schedule', 'late:0'], /--time-schedule must be one of .* but received "late:0"/],
   [['--epochs', '0'], /--epochs must be an integer from 1 to 1000, but received "0"/],
   [['--rate', '1.5'], /--rate must be a number in \(0, 1\], but received "1\.5"/],
   [['--schedule', 'cosine'], /--schedule must be one of linear, linspace, uniform, but received "cosine"/],
@@ -56,7 +80,8 @@ test.each([
 test('--help describes every flag', () => {
   const r = runNode([demo, '--help']);
   expect(r.status).toBe(0);
-  for (const flag of ['--epochs', '--samples', '--batch-size', '--rate', '--schedule', '--seed', '--out']) {
+  for (const flag of ['--epochs', '--samples', '--batch-size', '--rate', '--schedule', '--seed', '--out', '--block',
+    '--time-schedule', '--prune']) {
     expect(r.stdout).toContain(flag);
   }
 });

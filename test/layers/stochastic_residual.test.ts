@@ -1,6 +1,5 @@
 import {DropPath, StochasticResidual, layers as dpLayers} from '../../src';
-import {SeedStream} from '../../src/internal/seed_stream';
-import {keepMask} from '../../src/ops/drop_path';
+import {SeedStream, keepDecisions} from '../../src/internal/seed_stream';
 import {roundTrip} from '../utils/io';
 import {Probe} from '../utils/probe';
 import {binomialTwoSided} from '../utils/stats';
@@ -120,8 +119,8 @@ describe('StochasticResidual: semantics', () => {
     const {branch, probe} = denseBranch();
     const res = block(branch, {rate: 0.5, seed: 21});
     const y = res.apply(x, {training: true}) as tf.Tensor;
-    const keep = keepMask(x.shape, 0.5, 'row', false, new SeedStream(21).next()).dataSync();
-    const kept = Array.from(keep).filter((k) => k === 1).length;
+    const keep = keepDecisions(new SeedStream(21), 16, 0.5);
+    const kept = keep.filter((k) => k).length;
     expect(kept).toBeGreaterThan(0);
     expect(kept).toBeLessThan(16);
     expect(probe.calls.map((c) => c.zeroRows.length)).toEqual([kept]);
@@ -129,7 +128,7 @@ describe('StochasticResidual: semantics', () => {
     // Dropped rows are exactly the shortcut.
     const yv = y.arraySync() as number[][];
     const xv = x.arraySync() as number[][];
-    keep.forEach((k, i) => { if (k === 0) expect(yv[i]).toEqual(xv[i]); });
+    keep.forEach((k, i) => { if (!k) expect(yv[i]).toEqual(xv[i]); });
   });
 
   test("'skip' 'batch' does not run the branch on a call that drops", () => {
@@ -140,9 +139,9 @@ describe('StochasticResidual: semantics', () => {
     for (let i = 0; i < 12; i++) {
       const before = probe.calls.length;
       const y = res.apply(x, {training: true}) as tf.Tensor;
-      const keep = keepMask([1], 0.5, 'batch', false, stream.next()).dataSync()[0];
-      expect(probe.calls.length - before).toBe(keep);
-      if (keep === 0) {
+      const keep = keepDecisions(stream, 1, 0.5)[0];
+      expect(probe.calls.length - before).toBe(keep ? 1 : 0);
+      if (!keep) {
         dropped++;
         expect(Array.from(y.dataSync())).toEqual(Array.from(x.dataSync()));
       } else {
@@ -202,8 +201,8 @@ describe("'skip' against the reference 'mask': same seed, same outputs and weigh
     skip.apply(x);
     refBranch.apply(x);
     refBranch.setWeights(skip.getWeights());
-    const keep = Array.from(keepMask(shape, 0.4, 'row', false, new SeedStream(5).next()).dataSync());
-    const rows = keep.flatMap((k, i) => (k === 1 ? [i] : []));
+    const keep = keepDecisions(new SeedStream(5), 12, 0.4);
+    const rows = keep.flatMap((k, i) => (k ? [i] : []));
     expect(rows.length).toBeGreaterThan(0);
     expect(rows.length).toBeLessThan(12);
     const a = outAndGrads(skip, x, w);
@@ -212,7 +211,7 @@ describe("'skip' against the reference 'mask': same seed, same outputs and weigh
     const {grads} = tf.variableGrads(() => {
       const yk = tf.mul(refBranch.apply(tf.gather(x, rows), {training: true}) as tf.Tensor, 1 / 0.6);
       // Rows back in place with differentiable ops: row i takes yk[pos(i)], or a zero row.
-      const where = keep.map((k, i) => (k === 1 ? rows.indexOf(i) : rows.length));
+      const where = keep.map((k, i) => (k ? rows.indexOf(i) : rows.length));
       const padded = tf.concat([yk, tf.zeros([1, ...shape.slice(1)])]);
       const y = tf.add(x, tf.gather(padded, tf.tensor1d(where, 'int32')));
       ref = Array.from(y.dataSync());

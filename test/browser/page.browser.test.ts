@@ -1,0 +1,68 @@
+/**
+ * End to end in a real browser: Debian's headless Chromium, driven by
+ * playwright-core, opens examples/browser/ served from localhost and waits
+ * for the page's own success signal. Needs /usr/bin/chromium (.ci/run
+ * installs it) and the browser builds (npm run test:browser makes them).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+
+import {chromium} from 'playwright-core';
+import type {Browser} from 'playwright-core';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const {serve} = require('../../scripts/serve.js') as {serve: (port?: number) => Promise<{server: import('http').Server; url: string}>};
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const EXECUTABLE = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+let browser: Browser;
+let server: import('http').Server;
+let base: string;
+
+beforeAll(async () => {
+  if (!fs.existsSync(EXECUTABLE)) {
+    throw new Error(`Chromium not found at ${EXECUTABLE}: install Debian's chromium package (apt-get install chromium).`);
+  }
+  ({server, url: base} = await serve(0));
+  browser = await chromium.launch({executablePath: EXECUTABLE, args: FLAGS});
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await new Promise((r) => server?.close(r));
+});
+
+test('the builds exclude tfjs and expose the plugin', () => {
+  const min = fs.readFileSync(path.join(ROOT, 'dist/browser/tfjs-drop-path.min.js'), 'utf8');
+  const esm = fs.readFileSync(path.join(ROOT, 'dist/browser/tfjs-drop-path.esm.js'), 'utf8');
+  expect(min.length).toBeLessThan(60000);
+  expect(min).toMatch(/var tfdp=/);
+  expect(esm).toMatch(/from "@tensorflow\/tfjs-core"/);
+  expect(esm).toMatch(/from "@tensorflow\/tfjs-layers"/);
+});
+
+test('examples/browser: trains, saves to indexeddb:// and localstorage://, reloads identical', async () => {
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
+  page.on('response', (r) => { if (r.status() >= 400) errors.push(`HTTP ${r.status()}: ${r.url()}`); });
+  await page.goto(`${base}/examples/browser/`);
+  await page.waitForFunction(() => document.body.dataset.status !== 'running', undefined, {timeout: 90000});
+  const result = await page.evaluate(() => (window as unknown as {__tfdpResult: Record<string, unknown>}).__tfdpResult);
+  fs.mkdirSync(path.join(ROOT, 'runs', 'browser'), {recursive: true});
+  await page.screenshot({path: path.join(ROOT, 'runs', 'browser', 'page.png'), fullPage: true});
+  fs.writeFileSync(path.join(ROOT, 'runs', 'browser', 'result.json'), JSON.stringify(result, null, 2));
+  expect(errors).toEqual([]);
+  expect(result.error).toBeUndefined();
+  expect(['webgl', 'cpu']).toContain(result.backend);
+  expect(result.lastLoss as number).toBeLessThan(0.5 * (result.firstLoss as number));
+  expect(result).toMatchObject({ok: true, indexeddbMatch: true, localstorageMatch: true, indexeddbMaxDiff: 0,
+    localstorageMaxDiff: 0, indexeddbClasses: ['StochasticResidual', 'DropPath'],
+    localstorageClasses: ['StochasticResidual', 'DropPath']});
+  expect(await page.textContent('#status')).toMatch(/success on backend (webgl|cpu)/);
+  await page.close();
+});
