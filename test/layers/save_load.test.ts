@@ -4,8 +4,8 @@ import * as path from 'path';
 
 import {DropPath, layers as dpLayers} from '../../src';
 
-import {saveToMemory} from '../utils/io';
-import {tf} from '../utils/tf';
+import {roundTrip, saveToMemory} from '../utils/io';
+import {onBackend, tf} from '../utils/tf';
 
 function sequentialModel(): tf.LayersModel {
   const model = tf.sequential();
@@ -95,4 +95,18 @@ test('a model.json with an out-of-range rate fails to load with the value named'
   const topology = JSON.parse(JSON.stringify(a.modelTopology).replace('"rate":0.25', '"rate":2.5'));
   await expect(tf.loadLayersModel(tf.io.fromMemory({...a, modelTopology: topology})))
     .rejects.toThrow(/rate must be a finite number in \[0, 1\].*received 2\.5/);
+});
+
+test.each(['cpu', 'tensorflow'] as const)('on backend %s: memory round trip of DropPath and StochasticResidual, identical predictions', async (backend) => {
+  await onBackend(backend, async () => {
+    const input = tf.input({shape: [6]});
+    const branch = tf.sequential({layers: [tf.layers.dense({units: 6, inputShape: [6], activation: 'relu'})]});
+    const res = dpLayers.stochasticResidual({branch, rate: 0.3, seed: 2}).apply(input) as tf.SymbolicTensor;
+    const out = dpLayers.dropPath({rate: 0.2, seed: 3}).apply(res) as tf.SymbolicTensor;
+    const model = tf.model({inputs: input, outputs: out});
+    const loaded = await roundTrip(model);
+    const x = tf.randomNormal([4, 6], 0, 1, 'float32', 5);
+    expect(Array.from((loaded.predict(x) as tf.Tensor).dataSync())).toEqual(Array.from((model.predict(x) as tf.Tensor).dataSync()));
+    expect(loaded.layers.map((l) => l.getClassName())).toEqual(['InputLayer', 'StochasticResidual', 'DropPath']);
+  });
 });

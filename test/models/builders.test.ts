@@ -156,8 +156,8 @@ describe('resnet', () => {
     expect(blocks.map((b) => b.strategy)).toEqual(['skip', 'skip', 'skip', 'skip']);
     expect(blocks.map((b) => b.shortcut !== null)).toEqual([true, false, true, false]);
     // Same seed: same weights (the blocks differ only in how they drop).
-    expect(viaMask.getWeights().map((w) => Array.from(w.dataSync())))
-      .toEqual(viaDropPath.getWeights().map((w) => Array.from(w.dataSync())));
+    const byName = (m: tf.LayersModel) => Object.fromEntries(m.weights.map((w) => [w.originalName, Array.from(w.read().dataSync())]));
+    expect(byName(viaMask)).toEqual(byName(viaDropPath));
     const x = tf.randomUniform([6, 12, 12, 1], 0, 1, 'float32', 3);
     const pm = (viaMask.predict(x) as tf.Tensor).dataSync();
     (viaDropPath.predict(x) as tf.Tensor).dataSync().forEach((v, i) => expect(Math.abs(v - (pm[i] as number))).toBeLessThan(1e-6));

@@ -6,7 +6,7 @@
  */
 import {layers as dpLayers, dropPath} from '../../src';
 import {binomialPmf, binomialTwoSided} from '../utils/stats';
-import {tf, zeroRows} from '../utils/tf';
+import {BACKENDS, onBackend, tf, zeroRows} from '../utils/tf';
 
 const ALPHA = 1e-3;
 const SEEDS = [1, 2, 3];
@@ -20,7 +20,10 @@ test('the binomial test itself: sums to 1, rejects a wrong rate, accepts the rig
   expect(binomialTwoSided(60, 100, 0.5)).toBeCloseTo(0.0569, 3); // textbook value
 });
 
-describe.each([0.1, 0.5, 0.9])('rate %f', (rate) => {
+describe.each(BACKENDS.flatMap((b) => [0.1, 0.5, 0.9].map((r) => [b, r] as const)))('backend %s, rate %f', (backend, rate) => {
+  beforeAll(() => tf.setBackend(backend));
+  afterAll(() => tf.setBackend('tensorflow'));
+
   test.each(SEEDS)("'row': dropped samples per call ~ Binomial(N, rate), seed %i", (seed) => {
     const n = 4000;
     const layer = dpLayers.dropPath({rate, seed});
@@ -55,9 +58,9 @@ describe.each([0.1, 0.5, 0.9])('rate %f', (rate) => {
   });
 });
 
-test('blog bugs 1 and 2: rate 0.1 drops about 10% of samples, not 90%', () => {
+test.each(BACKENDS)('blog bugs 1 and 2 (backend %s): rate 0.1 drops about 10% of samples, not 90%', (backend) => onBackend(backend, () => {
   const n = 4000;
   const dropped = zeroRows(dropPath(tf.ones([n, 1]), 0.1, {seed: 10})).filter((d) => d).length;
   expect(binomialTwoSided(dropped, n, 0.1)).toBeGreaterThan(ALPHA);
   expect(binomialTwoSided(dropped, n, 0.9)).toBeLessThan(1e-12);
-});
+}));
