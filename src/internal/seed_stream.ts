@@ -24,11 +24,6 @@ export class SeedStream {
     return this.nextUint32() / 4294967296;
   }
 
-  /** Restarts the sequence from the seed. */
-  reset(): void {
-    this.state = this.seed === undefined ? 0 : mix(this.seed);
-  }
-
   // mulberry32: a small, well-mixed 32-bit generator.
   private nextUint32(): number {
     this.state = (this.state + 0x6d2b79f5) >>> 0;
