@@ -1,6 +1,6 @@
 import {DropPath, layers as dpLayers} from '../../src';
 import {Probe} from '../utils/probe';
-import {BACKENDS, onBackend, tf, tensorCounts, zeroRows} from '../utils/tf';
+import {BACKENDS, onBackend, tf, trainingTensorCounts, zeroRows} from '../utils/tf';
 
 describe('DropPath: symbolic', () => {
   test.each([[[4]], [[3, 5]], [[8, 8, 3]], [[2, 4, 4, 2]]])('input shape %j keeps its shape, null batch', (shape) => {
@@ -134,11 +134,7 @@ describe('DropPath inside model.fit / predict / evaluate (tfjs-node)', () => {
     const {model} = build(0.3);
     const x = tf.randomNormal([64, 4], 0, 1, 'float32', 1);
     const y = tf.randomNormal([64, 1], 0, 1, 'float32', 2);
-    const counts = await tensorCounts(async () => {
-      await model.fit(x, y, {epochs: 1, batchSize: 16, verbose: 0});
-      tf.dispose(model.predict(x));
-      tf.dispose(model.evaluate(x, y));
-    }, 4);
+    const counts = await trainingTensorCounts(model, x, y, 16);
     expect(new Set(counts).size).toBe(1);
   });
 });

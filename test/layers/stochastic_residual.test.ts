@@ -3,7 +3,7 @@ import {SeedStream, keepDecisions} from '../../src/internal/seed_stream';
 import {roundTrip} from '../utils/io';
 import {Probe} from '../utils/probe';
 import {binomialTwoSided} from '../utils/stats';
-import {tf, tensorCounts} from '../utils/tf';
+import {tf, trainingTensorCounts} from '../utils/tf';
 
 type Strategy = 'skip' | 'mask';
 let nameCounter = 0;
@@ -267,11 +267,7 @@ describe('StochasticResidual in models (tfjs-node)', () => {
 
   test('no tensor leaks across repeated fit / predict / evaluate', async () => {
     const m = model('skip');
-    const counts = await tensorCounts(async () => {
-      await m.fit(xs, ys, {epochs: 1, batchSize: 8, verbose: 0});
-      tf.dispose(m.predict(xs));
-      tf.dispose(m.evaluate(xs, ys));
-    }, 4);
+    const counts = await trainingTensorCounts(m, xs, ys, 8);
     expect(new Set(counts).size).toBe(1);
   });
 

@@ -44,3 +44,15 @@ export async function tensorCounts(fn: () => unknown, times = 3): Promise<number
   }
   return counts;
 }
+
+/**
+ * Tensor counts after each of `times` rounds of fit (one epoch), predict and
+ * evaluate on `model`, once warm: flat when nothing leaks.
+ */
+export function trainingTensorCounts(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor, batchSize: number, times = 4) {
+  return tensorCounts(async () => {
+    await model.fit(x, y, {epochs: 1, batchSize, verbose: 0});
+    tf.dispose(model.predict(x));
+    tf.dispose(model.evaluate(x, y));
+  }, times);
+}
