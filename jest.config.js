@@ -1,5 +1,6 @@
-// Quiet TensorFlow's C++ start-up logging; the workers inherit this.
-process.env.TF_CPP_MIN_LOG_LEVEL = process.env.TF_CPP_MIN_LOG_LEVEL || '2';
+// Quiet libtensorflow's start-up lines in the test workers, as the examples do (README).
+process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
+process.env.TF_ENABLE_ONEDNN_OPTS ??= '0';
 
 /** @type {import('jest').Config} */
 module.exports = {

@@ -7,7 +7,9 @@
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-process.env.TF_CPP_MIN_LOG_LEVEL = process.env.TF_CPP_MIN_LOG_LEVEL || '2'; // quiet TF's C++ logs
+// Quiet libtensorflow's start-up lines (README: "What you see at start-up"); values you set are kept.
+process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
+process.env.TF_ENABLE_ONEDNN_OPTS ??= '0';
 const tf = require('@tensorflow/tfjs-node');
 const dp = require('tfjs-drop-path');
 

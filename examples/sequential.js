@@ -6,7 +6,9 @@
  *
  *   npm run build && node examples/sequential.js
  */
-process.env.TF_CPP_MIN_LOG_LEVEL = process.env.TF_CPP_MIN_LOG_LEVEL || '2';
+// Quiet libtensorflow's start-up lines (README: "What you see at start-up"); values you set are kept.
+process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
+process.env.TF_ENABLE_ONEDNN_OPTS ??= '0';
 const tf = require('@tensorflow/tfjs-node');
 const dp = require('tfjs-drop-path');
 

@@ -10,7 +10,9 @@
  * Usage: node scripts/bench.js [--steps N] [--warmup N] [--rates 0.1,0.5]
  *                              [--sizes 16,32] [--out DIR] [--smoke]
  */
-process.env.TF_CPP_MIN_LOG_LEVEL = process.env.TF_CPP_MIN_LOG_LEVEL || '2';
+// Quiet libtensorflow's start-up lines (README: "What you see at start-up"); values you set are kept.
+process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
+process.env.TF_ENABLE_ONEDNN_OPTS ??= '0';
 
 const fs = require('fs');
 const os = require('os');

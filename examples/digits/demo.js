@@ -5,7 +5,9 @@
  * comparison table, saves the drop-path model with tf.io and checks that it
  * loads back with identical predictions, and writes summary.json and charts.
  */
-process.env.TF_CPP_MIN_LOG_LEVEL = process.env.TF_CPP_MIN_LOG_LEVEL || '2'; // quiet TF's C++ logs
+// Quiet libtensorflow's start-up lines (README: "What you see at start-up"); values you set are kept.
+process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
+process.env.TF_ENABLE_ONEDNN_OPTS ??= '0';
 
 const fs = require('fs');
 const path = require('path');

@@ -14,7 +14,7 @@ const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'))
 
 function node(args: string[]): string {
   const r = cp.spawnSync(process.execPath, args, {cwd: root, encoding: 'utf8',
-    env: {...process.env, TF_CPP_MIN_LOG_LEVEL: '3'}});
+    env: process.env});
   if (r.status !== 0) throw new Error(`node ${args.join(' ')} failed:\n${r.stderr}`);
   return r.stdout.trim();
 }

@@ -3,9 +3,16 @@ import * as path from 'path';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 
-/** Runs a node script of this project (against the built package). */
+/**
+ * Runs a node script of this project (against the built package) in the
+ * environment a user's shell would give it: without the libtensorflow logging
+ * variables that the test runner itself sets, so that what a script prints is
+ * what a user sees.
+ */
 export function runNode(args: string[], opts: {timeout?: number} = {}) {
-  const r = cp.spawnSync(process.execPath, args, {cwd: ROOT, encoding: 'utf8',
-    env: {...process.env, TF_CPP_MIN_LOG_LEVEL: '3'}, timeout: opts.timeout ?? 120000});
+  const env = {...process.env};
+  delete env.TF_CPP_MIN_LOG_LEVEL;
+  delete env.TF_ENABLE_ONEDNN_OPTS;
+  const r = cp.spawnSync(process.execPath, args, {cwd: ROOT, encoding: 'utf8', env, timeout: opts.timeout ?? 120000});
   return {status: r.status, stdout: r.stdout, stderr: r.stderr};
 }
