@@ -18,7 +18,34 @@ test('restores util.isNullOrUndefined where Node removed it (tfjs-node 4.22 call
 
 test('leaves an existing util.isNullOrUndefined alone', () => {
   const u = util as unknown as Record<string, unknown>;
-  const before = u.isNullOrUndefined;
-  polyfillNodeUtil();
-  expect(u.isNullOrUndefined).toBe(before);
+  const original = u.isNullOrUndefined;
+  const existing = (v: unknown) => v == null;
+  u.isNullOrUndefined = existing;
+  try {
+    polyfillNodeUtil();
+    expect(u.isNullOrUndefined).toBe(existing);
+  } finally {
+    if (original === undefined) delete u.isNullOrUndefined; else u.isNullOrUndefined = original;
+  }
+});
+
+test('util.isArray answers as before without the DEP0044 warning (tfjs-node calls it on every file save)', () => {
+  const u = util as unknown as Record<string, unknown>;
+  const original = u.isArray;
+  const warned: string[] = [];
+  const onWarning = (w: Error & {code?: string}) => warned.push(String(w.code));
+  process.on('warning', onWarning);
+  try {
+    u.isArray = (v: unknown) => { process.emitWarning('deprecated', {type: 'DeprecationWarning', code: 'DEP0044'}); return Array.isArray(v); };
+    polyfillNodeUtil();
+    const f = u.isArray as (v: unknown) => boolean;
+    expect([f([]), f([1]), f({length: 0}), f('ab')]).toEqual([true, true, false, false]);
+  } finally {
+    u.isArray = original;
+  }
+  return new Promise<void>((resolve) => setImmediate(() => {
+    process.off('warning', onWarning);
+    expect(warned).toEqual([]);
+    resolve();
+  }));
 });
