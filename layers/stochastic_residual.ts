@@ -1,9 +1,9 @@
 import {add, clone, customGrad, gather, mul, reshape, scatterND, serialization, tensor, tensor2d, tidy} from '@tensorflow/tfjs-core';
-import type {GradSaveFunc, Tensor} from '@tensorflow/tfjs-core';
+import type {GradSaveFunc, Scalar, Tensor} from '@tensorflow/tfjs-core';
 import {layers} from '@tensorflow/tfjs-layers';
 import type {LayerVariable, Shape} from '@tensorflow/tfjs-layers';
 import type {LayerArgs} from '@tensorflow/tfjs-layers/dist/engine/topology';
-import type {Kwargs} from '@tensorflow/tfjs-layers/dist/types';
+import type {Kwargs, RegularizerFn} from '@tensorflow/tfjs-layers/dist/types';
 
 import {SeedStream, keepDecisions} from '../src/internal/seed_stream';
 import {exactlyOne, isTraining} from '../src/internal/tensors';
@@ -173,6 +173,26 @@ export class StochasticResidual extends layers.Layer {
 
   override set trainable(value: boolean) {
     for (const child of this.children()) child.trainable = value;
+  }
+
+  /**
+   * The children's regularization losses, as tfjs-layers' own Wrapper forwards
+   * them. A weight regularizer counts on every step, also on a step that drops
+   * the branch: the weights exist whether or not a sample used them.
+   * (tfjs-layers 4.22 refuses activity regularizers at layer invocation, so
+   * there are none to count.)
+   */
+  override get losses(): RegularizerFn[] {
+    return [...super.losses, ...this.children().flatMap((c) => c.losses)];
+  }
+
+  override calculateLosses(): Scalar[] {
+    // Not super.calculateLosses(): it maps this.losses, which already holds the children's.
+    return [...super.losses.map((loss) => loss()), ...this.children().flatMap((c) => c.calculateLosses())];
+  }
+
+  override get updates(): Tensor[] {
+    return [...super.updates, ...this.children().flatMap((c) => c.updates)];
   }
 
   override get trainableWeights(): LayerVariable[] {

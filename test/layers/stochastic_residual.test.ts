@@ -95,6 +95,40 @@ describe('StochasticResidual: symbolic and weights', () => {
   });
 });
 
+describe('StochasticResidual: what the children own reaches through the wrapper', () => {
+  const l2 = () => tf.regularizers.l2({l2: 10});
+  /** A nested Sequential whose one dense kernel (4×4 ones) carries l2 = 10: its loss is 160. */
+  const regularizedModel = () => tf.sequential({name: uid('reg_branch'), layers: [tf.layers.dense({units: 4, inputShape: [4],
+    kernelInitializer: 'ones', kernelRegularizer: l2(), name: uid('reg_fc')})]});
+  const regularizedLayer = () => tf.layers.dense({units: 4, kernelInitializer: 'ones', kernelRegularizer: l2(), name: uid('reg_fc')});
+  const lossValues = (layer: tf.layers.Layer) => layer.calculateLosses().map((t) => t.dataSync()[0]);
+
+  test.each([['skip', 'model'], ['mask', 'model'], ['skip', 'layer'], ['mask', 'layer']] as const)(
+    "'%s', branch and shortcut as a %s: weight regularizers reach calculateLosses and the fit loss", async (strategy, kind) => {
+      const make = kind === 'model' ? regularizedModel : regularizedLayer;
+      const res = block(make(), {strategy, shortcut: make(), rate: 1});
+      const input = tf.input({shape: [4]});
+      const model = tf.model({inputs: input, outputs: res.apply(input) as tf.SymbolicTensor});
+      // A tfjs Container's own `losses` is empty (it computes its layers' in calculateLosses).
+      expect(res.losses.length).toBe(kind === 'layer' ? 2 : 0);
+      expect(lossValues(res)).toEqual([160, 160]);
+      expect(lossValues(model)).toEqual([160, 160]);
+      // rate 1 drops the branch on every step; its regularizer still counts.
+      model.compile({optimizer: tf.train.sgd(0), loss: 'meanSquaredError'});
+      const x = tf.ones([2, 4]);
+      const shortcutOut = res.shortcut!.apply(x) as tf.Tensor;
+      const loss = await model.trainOnBatch(x, shortcutOut) as number;
+      expect(loss).toBeCloseTo(320, 3);
+      tf.dispose([x, shortcutOut]);
+    });
+
+  test('updates of nested layers are forwarded', () => {
+    const branch = regularizedModel();
+    const res = block(branch);
+    expect(res.updates).toEqual(branch.updates);
+  });
+});
+
 describe('StochasticResidual: semantics', () => {
   const x = tf.randomNormal([16, 4], 0, 1, 'float32', 11);
 
