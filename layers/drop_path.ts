@@ -5,6 +5,7 @@ import type {Shape} from '@tensorflow/tfjs-layers';
 import type {LayerArgs} from '@tensorflow/tfjs-layers/dist/engine/topology';
 import type {Kwargs} from '@tensorflow/tfjs-layers/dist/types';
 
+import {RateOverride} from '../src/internal/rate_override';
 import {SeedStream} from '../src/internal/seed_stream';
 import {exactlyOne, isTraining} from '../src/internal/tensors';
 import {checkBoolean, checkInput, checkMode, checkRate, checkSeed, describe} from '../src/internal/validate';
@@ -53,6 +54,8 @@ export class DropPath extends layers.Layer {
   readonly seed: number | undefined;
   private currentRate: number;
   private readonly stream: SeedStream;
+  /** A DropPathScheduler's temporary rate, kept apart from `rate` (not saved; lapses when its fit ends). */
+  readonly rateOverride = new RateOverride();
 
   constructor(args: DropPathArgs) {
     if (args === null || typeof args !== 'object') {
@@ -76,6 +79,14 @@ export class DropPath extends layers.Layer {
     this.currentRate = checkRate(rate, `DropPath '${this.name}': rate`);
   }
 
+  /**
+   * The rate the next training call uses: a running DropPathScheduler's value
+   * while its fit lasts, otherwise `rate`.
+   */
+  get activeRate(): number {
+    return this.rateOverride.get() ?? this.currentRate;
+  }
+
   override computeOutputShape(inputShape: Shape | Shape[]): Shape | Shape[] {
     return inputShape;
   }
@@ -84,7 +95,7 @@ export class DropPath extends layers.Layer {
     return tidy(() => {
       this.invokeCallHook(inputs, kwargs);
       const x = checkInput(exactlyOne(inputs, `DropPath '${this.name}'`), `DropPath '${this.name}': input`);
-      const rate = checkRate(this.currentRate, `DropPath '${this.name}': rate`);
+      const rate = checkRate(this.activeRate, `DropPath '${this.name}': rate`);
       if (!isTraining(kwargs) || rate === 0) return clone(x);
       if (rate === 1) return zerosLike(x);
       return mul(x, keepMask(x.shape, rate, this.mode, this.scaleByKeep, this.stream.next()));

@@ -5,6 +5,7 @@ import type {LayerVariable, Shape} from '@tensorflow/tfjs-layers';
 import type {LayerArgs} from '@tensorflow/tfjs-layers/dist/engine/topology';
 import type {Kwargs, RegularizerFn} from '@tensorflow/tfjs-layers/dist/types';
 
+import {RateOverride} from '../src/internal/rate_override';
 import {SeedStream, keepDecisions} from '../src/internal/seed_stream';
 import {exactlyOne, isTraining} from '../src/internal/tensors';
 import {checkBoolean, checkInput, checkMode, checkRate, checkSeed, describe} from '../src/internal/validate';
@@ -118,6 +119,8 @@ export class StochasticResidual extends layers.Layer {
   readonly seed: number | undefined;
   private currentRate: number;
   private readonly stream: SeedStream;
+  /** A DropPathScheduler's temporary rate, kept apart from `rate` (not saved; lapses when its fit ends). */
+  readonly rateOverride = new RateOverride();
 
   constructor(args: StochasticResidualArgs) {
     if (args === null || typeof args !== 'object') {
@@ -160,6 +163,14 @@ export class StochasticResidual extends layers.Layer {
 
   set rate(rate: number) {
     this.currentRate = checkRate(rate, `StochasticResidual '${this.name}': rate`);
+  }
+
+  /**
+   * The rate the next training call uses: a running DropPathScheduler's value
+   * while its fit lasts, otherwise `rate`.
+   */
+  get activeRate(): number {
+    return this.rateOverride.get() ?? this.currentRate;
   }
 
   private children(): Layer[] {
@@ -255,7 +266,7 @@ export class StochasticResidual extends layers.Layer {
       this.invokeCallHook(inputs, kwargs);
       const where = `StochasticResidual '${this.name}'`;
       const x = checkInput(exactlyOne(inputs, where), `${where}: input`);
-      const rate = checkRate(this.currentRate, `${where}: rate`);
+      const rate = checkRate(this.activeRate, `${where}: rate`);
       const shortcut = this.shortcut ?
         exactlyOne(this.shortcut.apply(x, kwargs) as Tensor | Tensor[], `${where}: shortcut`) : x;
       if (!isTraining(kwargs) || rate === 0) return add(shortcut, this.runBranch(x, kwargs));

@@ -12,7 +12,10 @@ export interface DropPathRow {
   mode: 'row' | 'batch';
   /** 'skip' or 'mask' for StochasticResidual; DropPath always masks. */
   strategy: 'skip' | 'mask';
+  /** The layer's own rate (the one `getConfig` saves). */
   rate: number;
+  /** The rate its next training call uses: a running DropPathScheduler's value, otherwise `rate`. */
+  activeRate: number;
 }
 
 export interface DropPathSummary {
@@ -38,10 +41,12 @@ export function dropPathSummary(model: Layer, opts: {print?: boolean | ((line: s
     mode: l.mode,
     strategy: l instanceof StochasticResidual ? l.strategy : 'mask',
     rate: l.rate,
+    activeRate: l.activeRate,
   }));
   const expectedDepth = rows.reduce((s, r) => s + (1 - r.rate), 0);
-  const table = [['layer', 'type', 'mode', 'strategy', 'rate'],
-    ...rows.map((r) => [r.name, r.type, r.mode, r.strategy, r.rate.toFixed(4)])];
+  const scheduled = rows.some((r) => r.activeRate !== r.rate);
+  const table = [['layer', 'type', 'mode', 'strategy', 'rate', ...(scheduled ? ['scheduled'] : [])],
+    ...rows.map((r) => [r.name, r.type, r.mode, r.strategy, r.rate.toFixed(4), ...(scheduled ? [r.activeRate.toFixed(4)] : [])])];
   const widths = table[0]!.map((_, c) => Math.max(...table.map((r) => (r[c] as string).length)));
   const fmt = (r: string[]) => r.map((v, c) => v.padEnd(widths[c] as number)).join('  ').trimEnd();
   const text = [fmt(table[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...table.slice(1).map(fmt),

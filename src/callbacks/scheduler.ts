@@ -1,5 +1,6 @@
 import {Callback} from '@tensorflow/tfjs-layers';
-import type {Logs} from '@tensorflow/tfjs-layers';
+import type {LayersModel, Logs} from '@tensorflow/tfjs-layers';
+import type {Container} from '@tensorflow/tfjs-layers/dist/engine/container';
 
 import {findDropLayers} from '../internal/find_layers';
 import type {DropLayer} from '../internal/find_layers';
@@ -28,8 +29,13 @@ export interface DropPathSchedulerArgs {
  * other layer keeps its proportion to it as built, so a linear / linspace /
  * uniform depth profile survives. If every layer was built at rate 0, all take
  * the schedule's value. The current value is added to the epoch logs as
- * `dropPathRate`, so it appears in `history.history.dropPathRate`. The rates
- * the model was built with are restored when training ends.
+ * `dropPathRate`, so it appears in `history.history.dropPathRate`.
+ *
+ * The scheduled rates are temporary: each layer keeps them apart from its own
+ * `rate` (read them as `layer.activeRate`), `model.save()` stores the layers'
+ * own rates at any moment, and the scheduled ones lapse when the fit ends —
+ * also when it ends by an exception. One scheduler serves one fit at a time:
+ * given to a second model's fit while the first still runs, it refuses.
  *
  * @example
  * await model.fit(xs, ys, {epochs: 10, callbacks: [
@@ -40,8 +46,10 @@ export class DropPathScheduler extends Callback {
   readonly updateEvery: 'epoch' | 'batch';
   /** The value the schedule gave last (the deepest layer's rate). */
   currentRate: number | undefined;
-  private targets: {layer: DropLayer; share: number; built: number}[] = [];
+  private targets: {layer: DropLayer; share: number}[] = [];
   private epoch = 0;
+  /** The fit this scheduler serves: its model, and whether that fit still runs. */
+  private serving: {model: LayersModel; live: () => boolean} | null = null;
 
   constructor(args: DropPathSchedulerArgs) {
     super();
@@ -57,6 +65,15 @@ export class DropPathScheduler extends Callback {
     this.updateEvery = every;
   }
 
+  override setModel(model: Container): void {
+    const busy = this.serving;
+    if (busy && busy.model !== model && busy.live()) {
+      throw new Error(`DropPathScheduler: this scheduler is already scheduling model '${busy.model.name}', whose fit ` +
+        `has not ended; give model '${model.name}' its own DropPathScheduler.`);
+    }
+    super.setModel(model);
+  }
+
   override async onTrainBegin(): Promise<void> {
     const model = this.model;
     if (!model) throw new Error('DropPathScheduler: no model (use it in model.fit or model.fitDataset callbacks).');
@@ -64,8 +81,13 @@ export class DropPathScheduler extends Callback {
     if (found.length === 0) {
       throw new Error(`DropPathScheduler: model '${model.name}' has no DropPath or StochasticResidual layer to schedule.`);
     }
+    // fit() sets a new History and isTraining before onTrainBegin, and clears
+    // isTraining in a finally: together they say whether this fit still runs.
+    const history = model.history;
+    const live = () => (model as unknown as {isTraining: boolean}).isTraining === true && model.history === history;
+    this.serving = {model, live};
     const max = Math.max(...found.map((l) => l.rate));
-    this.targets = found.map((layer) => ({layer, built: layer.rate, share: max > 0 ? layer.rate / max : 1}));
+    this.targets = found.map((layer) => ({layer, share: max > 0 ? layer.rate / max : 1}));
   }
 
   override async onEpochBegin(epoch: number): Promise<void> {
@@ -83,7 +105,9 @@ export class DropPathScheduler extends Callback {
   }
 
   override async onTrainEnd(): Promise<void> {
-    for (const t of this.targets) t.layer.rate = t.built;
+    for (const t of this.targets) t.layer.rateOverride.clear();
+    this.targets = [];
+    this.serving = null;
   }
 
   /** Batches per epoch as fit reports them (steps, or samples / batchSize); Infinity if unknown. */
@@ -97,8 +121,10 @@ export class DropPathScheduler extends Callback {
   }
 
   private apply(t: number, batch: number): void {
+    const serving = this.serving;
+    if (!serving) return;
     const rate = checkRate(this.schedule(t, batch), `DropPathScheduler: the schedule's rate at epoch ${t}`);
     this.currentRate = rate;
-    for (const target of this.targets) target.layer.rate = rate * target.share;
+    for (const target of this.targets) target.layer.rateOverride.set(rate * target.share, serving.live);
   }
 }

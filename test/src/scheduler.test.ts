@@ -29,7 +29,8 @@ describe('DropPathScheduler inside model.fit (tfjs-node)', () => {
     m.compile({optimizer: 'sgd', loss: 'categoricalCrossentropy'});
     return m;
   };
-  const rates = (m: tf.LayersModel) => dropPathSummary(m).rows.map((r) => r.rate);
+  const rates = (m: tf.LayersModel) => dropPathSummary(m).rows.map((r) => r.activeRate);
+  const ownRates = (m: tf.LayersModel) => dropPathSummary(m).rows.map((r) => r.rate);
 
   /** Records every drop layer's rate at each epoch's first batch. */
   function recorder(m: tf.LayersModel) {
@@ -55,7 +56,8 @@ describe('DropPathScheduler inside model.fit (tfjs-node)', () => {
     expect(h.history.dropPathRate).toEqual(deepest.map((d) => expect.closeTo(d, 12)));
     expect(m.layers).toEqual(layersBefore); // no new layer objects
     expect(m.optimizer).toBe(optimizer); // not recompiled
-    expect(rates(m)).toEqual(schedules.linear(4, 0.5)); // built rates restored after fit
+    expect(rates(m)).toEqual(schedules.linear(4, 0.5)); // the scheduled rates lapse when fit ends
+    expect(ownRates(m)).toEqual(schedules.linear(4, 0.5));
   });
 
   test('layers all built at rate 0 all take the schedule value; per-batch updates are fractional', async () => {
@@ -76,7 +78,7 @@ describe('DropPathScheduler inside model.fit (tfjs-node)', () => {
     const m = tf.model({inputs: input, outputs: h as tf.SymbolicTensor});
     m.compile({optimizer: 'sgd', loss: 'meanSquaredError'});
     const found: number[][] = [];
-    const cb = new tf.CustomCallback({onBatchBegin: async () => { found.push(dropPathSummary(m).rows.map((r) => r.rate)); }});
+    const cb = new tf.CustomCallback({onBatchBegin: async () => { found.push(dropPathSummary(m).rows.map((r) => r.activeRate)); }});
     await m.fit(tf.ones([4, 4]), tf.ones([4, 4]), {epochs: 1, verbose: 0,
       callbacks: [new DropPathScheduler({schedule: timeSchedules.constant(0.8)}), cb]});
     expect(found[0]).toEqual([0.2, 0.4, 0.1].map((v) => expect.closeTo(v * 2, 12))); // depth order
@@ -94,6 +96,86 @@ describe('DropPathScheduler inside model.fit (tfjs-node)', () => {
     plain.compile({optimizer: 'sgd', loss: 'meanSquaredError'});
     await expect(plain.fit(tf.ones([2, 2]), tf.ones([2, 1]), {epochs: 1, verbose: 0,
       callbacks: [new DropPathScheduler({schedule: () => 0.1})]})).rejects.toThrow(/has no DropPath or StochasticResidual layer/);
+  });
+});
+
+describe('DropPathScheduler: its rates are temporary, whatever happens', () => {
+  const xs = tf.randomUniform([16, 8, 8, 1], 0, 1, 'float32', 2);
+  const ys = tf.oneHot(tf.tensor1d(Array.from({length: 16}, (_, i) => i % 2), 'int32'), 2);
+  const built = schedules.linear(4, 0.5);
+  const build = (name?: string) => {
+    const m = resnet({inputShape: [8, 8, 1], numClasses: 2, stages: [{filters: 8, blocks: 4}], dropPathRate: 0.5, seed: 3, name});
+    m.compile({optimizer: 'sgd', loss: 'categoricalCrossentropy'});
+    return m;
+  };
+  const ownRates = (m: tf.LayersModel) => dropPathSummary(m).rows.map((r) => r.rate);
+  const activeRates = (m: tf.LayersModel) => dropPathSummary(m).rows.map((r) => r.activeRate);
+  /**
+   * The drop rates in the topology that model.save() stores (its toJSON; the
+   * weights are left out: under Jest, tfjs-node's trained weights come from
+   * another realm than the encoder expects).
+   */
+  const savedRates = async (m: tf.LayersModel) => {
+    const found: number[] = [];
+    JSON.stringify(m.toJSON(null, false), (k, v) => { if (k === 'rate' && typeof v === 'number') found.push(v); return v; });
+    return found;
+  };
+
+  test.each([
+    ['a callback throws', () => new tf.CustomCallback({onEpochEnd: async (e) => { if (e === 1) throw new Error('callback failed'); }}),
+      () => timeSchedules.constant(0.2), /callback failed/],
+    ['the schedule returns NaN', () => new tf.CustomCallback({}), () => (t: number) => (t < 1 ? 0.2 : NaN),
+      /the schedule's rate at epoch 1 must be a finite number.*NaN/],
+  ] as const)('fit ends by an exception (%s): the model keeps, saves and re-schedules its own rates', async (_w, extra, schedule, message) => {
+    const m = build();
+    await expect(m.fit(xs, ys, {epochs: 3, batchSize: 8, verbose: 0,
+      callbacks: [new DropPathScheduler({schedule: schedule()}), extra()]})).rejects.toThrow(message);
+    expect(ownRates(m)).toEqual(built);
+    expect(activeRates(m)).toEqual(built); // nothing scheduled lingers into the next training
+    expect(await savedRates(m)).toEqual(built);
+    // A new scheduler scales from the built profile, not from the last scheduled values.
+    const seen: number[][] = [];
+    await m.fit(xs, ys, {epochs: 1, batchSize: 8, verbose: 0, callbacks: [
+      new DropPathScheduler({schedule: timeSchedules.constant(0.4)}),
+      new tf.CustomCallback({onBatchBegin: async () => { seen.push(activeRates(m)); }})]});
+    expect(seen[0]).toEqual(schedules.linear(4, 0.4).map((v) => expect.closeTo(v, 12)));
+  });
+
+  test('a checkpoint saved during a scheduled fit stores the own rates; a rate the user sets is saved', async () => {
+    const m = build();
+    const checkpoints: number[][] = [];
+    await m.fit(xs, ys, {epochs: 2, batchSize: 8, verbose: 0, callbacks: [
+      new DropPathScheduler({schedule: timeSchedules.constant(0.1)}),
+      new tf.CustomCallback({onEpochEnd: async (epoch) => {
+        expect(activeRates(m)[3]).toBeCloseTo(0.1, 12);
+        if (epoch === 1) (m.getLayer('stage1_block4_drop_path') as DropPath).rate = 0.45;
+        checkpoints.push(await savedRates(m));
+      }})]});
+    expect(checkpoints[0]).toEqual(built);
+    expect(checkpoints[1]).toEqual([...built.slice(0, 3), 0.45]);
+    expect(await savedRates(m)).toEqual([...built.slice(0, 3), 0.45]);
+  });
+
+  test('one scheduler given to two fits at once: the second refuses clearly, the first stays scheduled', async () => {
+    const a = build('model_a');
+    const b = build('model_b');
+    const scheduler = new DropPathScheduler({schedule: timeSchedules.constant(0.3)});
+    const seenA: number[] = [];
+    let second: Promise<unknown> | undefined;
+    const fitA = a.fit(xs, ys, {epochs: 2, batchSize: 8, verbose: 0, callbacks: [scheduler, new tf.CustomCallback({
+      onBatchBegin: async (batch) => {
+        seenA.push(activeRates(a)[3] as number);
+        if (batch === 0 && !second) {
+          second = b.fit(xs, ys, {epochs: 1, batchSize: 8, verbose: 0, callbacks: [scheduler]}).then(() => 'trained', (e: Error) => e.message);
+        }
+      }})]});
+    await fitA;
+    expect(await second).toMatch(/already scheduling model 'model_a', whose fit has not ended; give model 'model_b' its own DropPathScheduler/);
+    expect(seenA.every((r) => Math.abs(r - 0.3) < 1e-12)).toBe(true);
+    expect(activeRates(b)).toEqual(built);
+    // Once the first fit is over, the same scheduler serves the other model.
+    await b.fit(xs, ys, {epochs: 1, batchSize: 8, verbose: 0, callbacks: [scheduler]});
+    expect(scheduler.currentRate).toBe(0.3);
   });
 });
 
