@@ -9,6 +9,7 @@ import type {LayersModel, SymbolicTensor} from '@tensorflow/tfjs-layers';
 import {DropPath} from '../layers/drop_path';
 import {StochasticResidual} from '../layers/stochastic_residual';
 import type {DropStrategy} from '../layers/stochastic_residual';
+import {deriveSeed} from '../src/internal/seeds';
 import {checkRate, checkSeed, describe} from '../src/internal/validate';
 import type {DropMode} from '../src/internal/validate';
 import {blockRates} from '../src/schedules';
@@ -143,9 +144,9 @@ function channelsOf(x: SymbolicTensor, where: string): number {
   return c;
 }
 
-/** Offsets a seed for the n-th initializer of a block; undefined stays undefined. */
-function subSeed(seed: number | undefined, n: number): number | undefined {
-  return seed === undefined ? undefined : seed * 16 + n;
+/** The seed of one part of a block or model (see deriveSeed); undefined stays undefined. */
+function subSeed(seed: number | undefined, role: string, index = 0): number | undefined {
+  return seed === undefined ? undefined : deriveSeed(seed, role, index);
 }
 
 /**
@@ -222,14 +223,14 @@ export function bottleneck(x: SymbolicTensor, args: BottleneckArgs): SymbolicTen
   }
   const mode = args.dropPathMode ?? 'row';
   const makeBranch = (inp: SymbolicTensor) => {
-    let b = convBnAct(inp, {filters: mid, kernelSize: 1, name: `${name}_reduce`, seed: subSeed(seed, 0), bnMomentum});
-    b = convBnAct(b, {filters: mid, kernelSize: 3, strides, name: `${name}_conv`, seed: subSeed(seed, 1), bnMomentum});
-    return convBnAct(b, {filters, kernelSize: 1, activation: null, name: `${name}_expand`, seed: subSeed(seed, 2),
+    let b = convBnAct(inp, {filters: mid, kernelSize: 1, name: `${name}_reduce`, seed: subSeed(seed, 'reduce'), bnMomentum});
+    b = convBnAct(b, {filters: mid, kernelSize: 3, strides, name: `${name}_conv`, seed: subSeed(seed, 'conv'), bnMomentum});
+    return convBnAct(b, {filters, kernelSize: 1, activation: null, name: `${name}_expand`, seed: subSeed(seed, 'expand'),
       gammaInitializer: zeroInit ? 'zeros' : 'ones', bnMomentum});
   };
   const project = inChannels !== filters || strides !== 1;
   const makeShortcut = (inp: SymbolicTensor) => convBnAct(inp, {filters, kernelSize: 1, strides, activation: null,
-    name: `${name}_shortcut`, seed: subSeed(seed, 4), bnMomentum});
+    name: `${name}_shortcut`, seed: subSeed(seed, 'shortcut'), bnMomentum});
 
   let sum: SymbolicTensor;
   if (blockType === 'stochasticResidual') {
@@ -240,12 +241,12 @@ export function bottleneck(x: SymbolicTensor, args: BottleneckArgs): SymbolicTen
     };
     sum = new StochasticResidual({
       branch: sub('branch', makeBranch), shortcut: project ? sub('shortcut', makeShortcut) : null,
-      rate, mode, strategy: args.strategy ?? 'skip', seed: subSeed(seed, 3), name: `${name}_residual`,
+      rate, mode, strategy: args.strategy ?? 'skip', seed: subSeed(seed, 'drop'), name: `${name}_residual`,
     }).apply(x) as SymbolicTensor;
   } else {
     let branch = makeBranch(x);
     if (blockType === 'dropPath') {
-      branch = new DropPath({rate, mode, seed: subSeed(seed, 3), name: `${name}_drop_path`}).apply(branch) as SymbolicTensor;
+      branch = new DropPath({rate, mode, seed: subSeed(seed, 'drop'), name: `${name}_drop_path`}).apply(branch) as SymbolicTensor;
     }
     const shortcut = project ? makeShortcut(x) : x;
     sum = layers.add({name: `${name}_add`}).apply([shortcut, branch]) as SymbolicTensor;
@@ -313,16 +314,16 @@ export function resnet(args: ResNetArgs): LayersModel {
   let x: SymbolicTensor = inp;
   if (stem !== null) {
     x = convBnAct(x, {filters: stem.filters, kernelSize: stem.kernelSize ?? 3, strides: stem.strides ?? 1,
-      name: 'stem', seed: subSeed(seed, 15), bnMomentum: args.bnMomentum});
+      name: 'stem', seed: subSeed(seed, 'stem'), bnMomentum: args.bnMomentum});
   }
   plan.forEach((block, i) => {
     x = bottleneck(x, {filters: block.filters, reduction, strides: block.strides, dropPathRate: block.dropPathRate,
-      dropPathMode: args.dropPathMode, name: block.name, seed: seed === undefined ? undefined : seed + 1 + i,
+      dropPathMode: args.dropPathMode, name: block.name, seed: subSeed(seed, 'block', i),
       zeroInitLastBn: args.zeroInitLastBn, bnMomentum: args.bnMomentum, blockType: args.blockType,
       strategy: args.strategy});
   });
   x = layers.globalAveragePooling2d({name: 'pool'}).apply(x) as SymbolicTensor;
   const out = layers.dense({units: numClasses, activation: 'softmax', name: 'head',
-    kernelInitializer: initializers.glorotUniform({seed: subSeed(seed, 14)})}).apply(x) as SymbolicTensor;
+    kernelInitializer: initializers.glorotUniform({seed: subSeed(seed, 'head')})}).apply(x) as SymbolicTensor;
   return model({inputs: inp, outputs: out, name: args.name ?? 'resnet'});
 }

@@ -1,4 +1,5 @@
 import {DropPath, StochasticResidual, bottleneck, convBnAct, planResNet, resnet, schedules} from '../../src';
+import {deriveSeed} from '../../src/internal/seeds';
 import {roundTrip} from '../utils/io';
 import {tf} from '../utils/tf';
 
@@ -118,6 +119,45 @@ describe('resnet', () => {
     const a = resnet(args).getWeights().map((w) => Array.from(w.dataSync()));
     const b = resnet(args).getWeights().map((w) => Array.from(w.dataSync()));
     expect(b).toEqual(a);
+  });
+
+  test('seeds s and s + 1 build independent models: no kernel and no drop stream in common', () => {
+    const kernels = (seed: number) => {
+      const m = resnet({...args, seed});
+      const ks = m.weights.filter((w) => /kernel/.test(w.originalName)).map((w) => w.read().dataSync().slice(0, 8).join(','));
+      const drops = m.layers.filter((l): l is DropPath => l instanceof DropPath).map((l) => l.seed);
+      return {ks, drops};
+    };
+    const one = kernels(1);
+    const two = kernels(2);
+    expect(one.ks.length).toBeGreaterThan(6);
+    // Today's bug was block i of seed 2 == block i + 1 of seed 1: no kernel of one may appear in the other.
+    expect(one.ks.filter((k) => two.ks.includes(k))).toEqual([]);
+    expect(new Set(one.ks).size).toBe(one.ks.length); // nor twice within one model
+    expect(one.drops.filter((d) => two.drops.includes(d))).toEqual([]);
+    expect(new Set([...one.drops, ...two.drops]).size).toBe(one.drops.length * 2);
+  });
+
+  test.each([2 ** 49, Number.MAX_SAFE_INTEGER, -(2 ** 40), 0])('every safe integer is a seed: %d', (seed) => {
+    const a = resnet({...args, seed}).getWeights().map((w) => w.dataSync()[0]);
+    const b = resnet({...args, seed}).getWeights().map((w) => w.dataSync()[0]);
+    expect(b).toEqual(a);
+  });
+
+  test('deriveSeed: distinct (seed, role, index) give distinct safe-integer seeds', () => {
+    const seen = new Set<number>();
+    let count = 0;
+    for (const seed of [0, 1, 2, 3, -1, 2 ** 32, 2 ** 32 + 1, 2 ** 49, Number.MAX_SAFE_INTEGER]) {
+      for (const role of ['block', 'stem', 'head', 'reduce', 'conv', 'expand', 'shortcut', 'drop']) {
+        for (let i = 0; i < 64; i++) {
+          const d = deriveSeed(seed, role, i);
+          expect(Number.isSafeInteger(d) && d >= 0).toBe(true);
+          seen.add(d);
+          count++;
+        }
+      }
+    }
+    expect(seen.size).toBe(count);
   });
 
   test('trains on tfjs-node: loss decreases over a few steps', async () => {
