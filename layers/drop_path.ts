@@ -1,4 +1,4 @@
-import {clone, mul, serialization, tidy, zerosLike} from '@tensorflow/tfjs-core';
+import {clone, serialization, tidy, zerosLike} from '@tensorflow/tfjs-core';
 import type {Tensor} from '@tensorflow/tfjs-core';
 import {layers} from '@tensorflow/tfjs-layers';
 import type {Shape} from '@tensorflow/tfjs-layers';
@@ -10,7 +10,7 @@ import {SeedStream} from '../src/internal/seed_stream';
 import {exactlyOne, isTraining} from '../src/internal/tensors';
 import {checkBoolean, checkInput, checkMode, checkRate, checkSeed, describe} from '../src/internal/validate';
 import type {DropMode} from '../src/internal/validate';
-import {keepMask} from '../src/ops/drop_path';
+import {keepMask, maskRows} from '../src/ops/drop_path';
 
 /** Arguments of the {@link DropPath} layer. */
 export interface DropPathArgs extends LayerArgs {
@@ -98,7 +98,7 @@ export class DropPath extends layers.Layer {
       const rate = checkRate(this.activeRate, `DropPath '${this.name}': rate`);
       if (!isTraining(kwargs) || rate === 0) return clone(x);
       if (rate === 1) return zerosLike(x);
-      return mul(x, keepMask(x.shape, rate, this.mode, this.scaleByKeep, this.stream.next()));
+      return maskRows(x, keepMask(x.shape, rate, this.mode, this.scaleByKeep, this.stream.next()));
     });
   }
 

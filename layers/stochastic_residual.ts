@@ -6,6 +6,7 @@ import type {LayerArgs} from '@tensorflow/tfjs-layers/dist/engine/topology';
 import type {Kwargs, RegularizerFn} from '@tensorflow/tfjs-layers/dist/types';
 
 import {RateOverride} from '../src/internal/rate_override';
+import {maskRows} from '../src/ops/drop_path';
 import {SeedStream, keepDecisions} from '../src/internal/seed_stream';
 import {exactlyOne, isTraining} from '../src/internal/tensors';
 import {checkBoolean, checkInput, checkMode, checkRate, checkSeed, describe} from '../src/internal/validate';
@@ -277,7 +278,7 @@ export class StochasticResidual extends layers.Layer {
       if (this.strategy === 'mask') {
         const y = this.runBranch(x, kwargs);
         const maskShape = y.shape.map((_, i) => (i === 0 ? keep.length : 1));
-        return add(shortcut, mul(y, tensor(keep.map((k) => (k ? scale : 0)), maskShape, 'float32')));
+        return add(shortcut, maskRows(y, tensor(keep.map((k) => (k ? scale : 0)), maskShape, 'float32')));
       }
       // 'skip': run the branch on the kept rows only.
       const rows: number[] = [];

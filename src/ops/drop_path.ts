@@ -1,5 +1,5 @@
-import {add, clone, floor, mul, randomUniform, tidy, zerosLike} from '@tensorflow/tfjs-core';
-import type {Tensor} from '@tensorflow/tfjs-core';
+import {add, broadcastTo, clone, customGrad, floor, greater, mul, randomUniform, tidy, where, zerosLike} from '@tensorflow/tfjs-core';
+import type {GradSaveFunc, Tensor} from '@tensorflow/tfjs-core';
 
 import {checkBoolean, checkInput, checkMode, checkRate, checkSeed, describe} from '../internal/validate';
 import type {DropMode} from '../internal/validate';
@@ -39,6 +39,26 @@ export function keepMask(
 }
 
 /**
+ * `x · mask` for a per-row (or whole-batch) mask of shape `[B, 1, …, 1]` (or
+ * `[1, …, 1]`) with entries ≥ 0 — except that a row whose mask is 0 comes out
+ * exactly 0 whatever x holds there (a plain product gives NaN for NaN or ±Inf
+ * times 0), and the gradient that flows back into it is exactly 0 (dy · mask,
+ * dy finite). One rule for every drop of this package: a dropped branch
+ * contributes exactly 0.
+ */
+export function maskRows(x: Tensor, mask: Tensor): Tensor {
+  const f = customGrad(((t: Tensor, m: Tensor, save: GradSaveFunc) => {
+    save([m]);
+    const kept = broadcastTo(greater(m, 0), t.shape);
+    return {
+      value: where(kept, mul(t, m), zerosLike(t)),
+      gradFunc: (dy: Tensor, saved: Tensor[]) => [mul(dy, saved[0] as Tensor), zerosLike(saved[0] as Tensor)],
+    };
+  }) as unknown as Parameters<typeof customGrad>[0]);
+  return (f as unknown as (t: Tensor, m: Tensor) => Tensor)(x, mask);
+}
+
+/**
  * Stochastic depth (DropPath) as a functional op: zeroes whole samples of `x`
  * with probability `rate` and scales the kept ones by 1/(1 − rate).
  *
@@ -47,7 +67,8 @@ export function keepMask(
  * add: `shortcut + dropPath(branch, rate)`.
  *
  * - rate 0, or `training: false`: a copy of x (no random op).
- * - rate 1: exact zeros (never NaN).
+ * - rate 1: exact zeros (never NaN). A dropped row is exactly 0 at every rate,
+ *   even where x holds NaN or ±Inf; its gradient is exactly 0.
  * - Input: a float32 tensor of rank ≥ 1, batch on axis 0. Output: same shape and dtype.
  *
  * @example
@@ -66,5 +87,5 @@ export function dropPath(x: Tensor, rate: number, opts: DropPathOptions = {}): T
   const seed = checkSeed(opts.seed, 'dropPath: opts.seed');
   if (!training || rate === 0) return clone(input);
   if (rate === 1) return zerosLike(input);
-  return tidy(() => mul(input, keepMask(input.shape, rate, mode, scaleByKeep, seed)));
+  return tidy(() => maskRows(input, keepMask(input.shape, rate, mode, scaleByKeep, seed)));
 }
