@@ -8,7 +8,7 @@ import type {Kwargs} from '@tensorflow/tfjs-layers/dist/types';
 import {RateOverride} from '../src/internal/rate_override';
 import {SeedStream} from '../src/internal/seed_stream';
 import {exactlyOne, isTraining} from '../src/internal/tensors';
-import {checkBoolean, checkInput, checkMode, checkRate, checkSeed, describe} from '../src/internal/validate';
+import {checkBoolean, checkInput, checkMode, checkRate, checkSeed, describe, optional} from '../src/internal/validate';
 import type {DropMode} from '../src/internal/validate';
 import {keepMask, maskRows} from '../src/ops/drop_path';
 
@@ -49,9 +49,9 @@ export class DropPath extends layers.Layer {
   /** Kept literal: minifiers rename classes. */
   static className = 'DropPath';
 
-  readonly mode: DropMode;
-  readonly scaleByKeep: boolean;
-  readonly seed: number | undefined;
+  private currentMode: DropMode;
+  private currentScaleByKeep: boolean;
+  private readonly fixedSeed: number | undefined;
   private currentRate: number;
   private readonly stream: SeedStream;
   /** A DropPathScheduler's temporary rate, kept apart from `rate` (not saved; lapses when its fit ends). */
@@ -63,10 +63,10 @@ export class DropPath extends layers.Layer {
     }
     super(args);
     this.currentRate = checkRate(args.rate, 'DropPath: rate');
-    this.mode = checkMode(args.mode ?? 'row', 'DropPath: mode');
-    this.scaleByKeep = checkBoolean(args.scaleByKeep ?? true, 'DropPath: scaleByKeep');
-    this.seed = checkSeed(args.seed, 'DropPath: seed');
-    this.stream = new SeedStream(this.seed);
+    this.currentMode = checkMode(optional(args.mode, 'row', 'DropPath: mode'), 'DropPath: mode');
+    this.currentScaleByKeep = checkBoolean(optional(args.scaleByKeep, true, 'DropPath: scaleByKeep'), 'DropPath: scaleByKeep');
+    this.fixedSeed = checkSeed(args.seed, 'DropPath: seed');
+    this.stream = new SeedStream(this.fixedSeed);
     this.supportsMasking = true;
   }
 
@@ -77,6 +77,34 @@ export class DropPath extends layers.Layer {
 
   set rate(rate: number) {
     this.currentRate = checkRate(rate, `DropPath '${this.name}': rate`);
+  }
+
+  /** 'row' or 'batch'; writable (validated), takes effect on the next call and is saved. */
+  get mode(): DropMode {
+    return this.currentMode;
+  }
+
+  set mode(mode: DropMode) {
+    this.currentMode = checkMode(mode, `DropPath '${this.name}': mode`);
+  }
+
+  /** Whether kept samples are scaled by 1/(1 − rate); writable (validated). */
+  get scaleByKeep(): boolean {
+    return this.currentScaleByKeep;
+  }
+
+  set scaleByKeep(value: boolean) {
+    this.currentScaleByKeep = checkBoolean(value, `DropPath '${this.name}': scaleByKeep`);
+  }
+
+  /** The seed of the mask stream, fixed at construction. */
+  get seed(): number | undefined {
+    return this.fixedSeed;
+  }
+
+  set seed(_value: number | undefined) {
+    throw new Error(`DropPath '${this.name}': seed is fixed at construction (it seeds the layer's mask stream); ` +
+      'create a new layer for another seed.');
   }
 
   /**
@@ -108,7 +136,7 @@ export class DropPath extends layers.Layer {
       mode: this.mode,
       scaleByKeep: this.scaleByKeep,
     };
-    if (this.seed !== undefined) config.seed = this.seed;
+    if (this.fixedSeed !== undefined) config.seed = this.fixedSeed;
     return {...config, ...super.getConfig()};
   }
 }

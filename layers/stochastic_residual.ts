@@ -1,6 +1,7 @@
-import {add, clone, customGrad, gather, mul, reshape, scatterND, serialization, tensor, tensor2d, tidy} from '@tensorflow/tfjs-core';
+import {add, clone, customGrad, gather, mul, reshape, scatterND, serialization, tensor, tensor2d, tidy, zerosLike} from '@tensorflow/tfjs-core';
 import type {GradSaveFunc, Scalar, Tensor} from '@tensorflow/tfjs-core';
 import {layers} from '@tensorflow/tfjs-layers';
+import {SymbolicTensor} from '@tensorflow/tfjs-layers';
 import type {LayerVariable, Shape} from '@tensorflow/tfjs-layers';
 import type {LayerArgs} from '@tensorflow/tfjs-layers/dist/engine/topology';
 import type {Kwargs, RegularizerFn} from '@tensorflow/tfjs-layers/dist/types';
@@ -9,7 +10,7 @@ import {RateOverride} from '../src/internal/rate_override';
 import {maskRows} from '../src/ops/drop_path';
 import {SeedStream, keepDecisions} from '../src/internal/seed_stream';
 import {exactlyOne, isTraining} from '../src/internal/tensors';
-import {checkBoolean, checkInput, checkMode, checkRate, checkSeed, describe} from '../src/internal/validate';
+import {checkBoolean, checkInput, checkMode, checkRate, checkSeed, describe, optional} from '../src/internal/validate';
 import type {DropMode} from '../src/internal/validate';
 
 type Layer = InstanceType<typeof layers.Layer>;
@@ -38,6 +39,30 @@ export interface StochasticResidualArgs extends LayerArgs {
   scaleByKeep?: boolean;
   /** Seed of the drop decisions: the same seed gives the same decisions in 'skip' and 'mask'. */
   seed?: number;
+}
+
+function checkStrategy(strategy: unknown, where: string): DropStrategy {
+  if (!(STRATEGIES as readonly unknown[]).includes(strategy)) {
+    throw new Error(`${where} must be one of 'skip', 'mask', but received ${describe(strategy)}.`);
+  }
+  return strategy as DropStrategy;
+}
+
+/** Every layer of the graphs `start` is part of (through its inbound and outbound nodes). */
+function connectedLayers(start: Layer): Set<Layer> {
+  const seen = new Set<Layer>([start]);
+  const stack = [start];
+  while (stack.length > 0) {
+    const layer = stack.pop() as Layer;
+    const next = [...layer.inboundNodes.flatMap((n) => n.inboundLayers), ...layer.outboundNodes.map((n) => n.outboundLayer)];
+    for (const l of next) {
+      if (l && !seen.has(l)) {
+        seen.add(l);
+        stack.push(l);
+      }
+    }
+  }
+  return seen;
 }
 
 /** Every layer name under `layer` (itself, and the layers of a nested model). */
@@ -114,10 +139,10 @@ export class StochasticResidual extends layers.Layer {
 
   readonly branch: Layer;
   readonly shortcut: Layer | null;
-  readonly mode: DropMode;
-  readonly strategy: DropStrategy;
-  readonly scaleByKeep: boolean;
-  readonly seed: number | undefined;
+  private currentMode: DropMode;
+  private currentStrategy: DropStrategy;
+  private currentScaleByKeep: boolean;
+  private readonly fixedSeed: number | undefined;
   private currentRate: number;
   private readonly stream: SeedStream;
   /** A DropPathScheduler's temporary rate, kept apart from `rate` (not saved; lapses when its fit ends). */
@@ -139,15 +164,12 @@ export class StochasticResidual extends layers.Layer {
     this.branch = args.branch;
     this.shortcut = args.shortcut ?? null;
     this.currentRate = checkRate(args.rate, 'StochasticResidual: rate');
-    this.mode = checkMode(args.mode ?? 'row', 'StochasticResidual: mode');
-    const strategy = args.strategy ?? 'skip';
-    if (!STRATEGIES.includes(strategy)) {
-      throw new Error(`StochasticResidual: strategy must be one of 'skip', 'mask', but received ${describe(strategy)}.`);
-    }
-    this.strategy = strategy;
-    this.scaleByKeep = checkBoolean(args.scaleByKeep ?? true, 'StochasticResidual: scaleByKeep');
-    this.seed = checkSeed(args.seed, 'StochasticResidual: seed');
-    this.stream = new SeedStream(this.seed);
+    this.currentMode = checkMode(optional(args.mode, 'row', 'StochasticResidual: mode'), 'StochasticResidual: mode');
+    this.currentStrategy = checkStrategy(optional(args.strategy, 'skip', 'StochasticResidual: strategy'), 'StochasticResidual: strategy');
+    this.currentScaleByKeep = checkBoolean(optional(args.scaleByKeep, true, 'StochasticResidual: scaleByKeep'),
+      'StochasticResidual: scaleByKeep');
+    this.fixedSeed = checkSeed(args.seed, 'StochasticResidual: seed');
+    this.stream = new SeedStream(this.fixedSeed);
     // Weights are saved by name: two sub-layers with one name save, then fail to load.
     const names = [...layerNames(this.branch), ...(this.shortcut ? layerNames(this.shortcut) : [])];
     const dup = names.find((n, i) => names.indexOf(n) !== i);
@@ -164,6 +186,43 @@ export class StochasticResidual extends layers.Layer {
 
   set rate(rate: number) {
     this.currentRate = checkRate(rate, `StochasticResidual '${this.name}': rate`);
+  }
+
+  /** 'row' or 'batch'; writable (validated), takes effect on the next call and is saved. */
+  get mode(): DropMode {
+    return this.currentMode;
+  }
+
+  set mode(mode: DropMode) {
+    this.currentMode = checkMode(mode, `StochasticResidual '${this.name}': mode`);
+  }
+
+  /** 'skip' or 'mask'; writable (validated), takes effect on the next call and is saved. */
+  get strategy(): DropStrategy {
+    return this.currentStrategy;
+  }
+
+  set strategy(strategy: DropStrategy) {
+    this.currentStrategy = checkStrategy(strategy, `StochasticResidual '${this.name}': strategy`);
+  }
+
+  /** Whether kept branches are scaled by 1/(1 − rate); writable (validated). */
+  get scaleByKeep(): boolean {
+    return this.currentScaleByKeep;
+  }
+
+  set scaleByKeep(value: boolean) {
+    this.currentScaleByKeep = checkBoolean(value, `StochasticResidual '${this.name}': scaleByKeep`);
+  }
+
+  /** The seed of the decision stream, fixed at construction. */
+  get seed(): number | undefined {
+    return this.fixedSeed;
+  }
+
+  set seed(_value: number | undefined) {
+    throw new Error(`StochasticResidual '${this.name}': seed is fixed at construction (it seeds the layer's ` +
+      'decision stream); create a new layer for another seed.');
   }
 
   /**
@@ -233,10 +292,27 @@ export class StochasticResidual extends layers.Layer {
 
   override build(inputShape: Shape | Shape[]): void {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Shape;
+    const builtHere: Layer[] = [];
     for (const child of this.children()) {
       if (!child.built) {
         child.build(shape);
         child.built = true;
+        builtHere.push(child);
+      }
+    }
+    // A child built here creates its weights under this block's name scope
+    // ('block/kernel'), not its own: a branch and a shortcut that both have a
+    // kernel would save under one name and then fail to load. Give those the
+    // child's name too ('block/child/kernel') — the same on every build, so a
+    // saved model finds them again.
+    const names = this.weights.map((w) => w.originalName);
+    if (new Set(names).size !== names.length) {
+      for (const child of builtHere) {
+        for (const w of child.weights) {
+          const cut = w.originalName.lastIndexOf('/');
+          (w as {originalName: string}).originalName =
+            `${w.originalName.slice(0, cut + 1)}${child.name}/${w.originalName.slice(cut + 1)}`;
+        }
       }
     }
     const branchOut = this.branch.computeOutputShape(shape) as Shape;
@@ -251,6 +327,33 @@ export class StochasticResidual extends layers.Layer {
 
   override computeOutputShape(inputShape: Shape | Shape[]): Shape | Shape[] {
     return this.branch.computeOutputShape(inputShape);
+  }
+
+  override apply(inputs: Tensor | Tensor[] | SymbolicTensor | SymbolicTensor[], kwargs?: Kwargs): Tensor | Tensor[] |
+      SymbolicTensor | SymbolicTensor[] {
+    const out = super.apply(inputs, kwargs);
+    if (out instanceof SymbolicTensor || (Array.isArray(out) && out[0] instanceof SymbolicTensor)) this.checkSavedNames();
+    return out;
+  }
+
+  /**
+   * Refuses a model that would save and then fail to load: tf.layers saves
+   * every weight under its name, and layers inside this block are not checked
+   * against the rest of the model by tfjs (its own check covers top-level
+   * names only). Run when the block joins a model and again on save.
+   */
+  private checkSavedNames(): void {
+    const mine = new Map(this.weights.map((w) => [w.originalName, w]));
+    for (const other of connectedLayers(this)) {
+      if (other === this) continue;
+      for (const w of other.weights) {
+        if (mine.has(w.originalName) && mine.get(w.originalName) !== w) {
+          throw new Error(`StochasticResidual '${this.name}': its weight '${w.originalName}' has the same saved name as ` +
+            `a weight of layer '${other.name}' in this model, so the model would save and then fail to load ` +
+            "('Duplicate weight name'). Give the layers inside the branches distinct names.");
+        }
+      }
+    }
   }
 
   override setFastWeightInitDuringBuild(value: boolean): void {
@@ -271,7 +374,7 @@ export class StochasticResidual extends layers.Layer {
       const shortcut = this.shortcut ?
         exactlyOne(this.shortcut.apply(x, kwargs) as Tensor | Tensor[], `${where}: shortcut`) : x;
       if (!isTraining(kwargs) || rate === 0) return add(shortcut, this.runBranch(x, kwargs));
-      if (rate === 1) return clone(shortcut);
+      if (rate === 1) return this.dropAll(shortcut);
       const scale = this.scaleByKeep ? 1 / (1 - rate) : 1;
       const batch = x.shape[0] as number;
       const keep = keepDecisions(this.stream, this.mode === 'batch' ? 1 : batch, rate);
@@ -283,7 +386,7 @@ export class StochasticResidual extends layers.Layer {
       // 'skip': run the branch on the kept rows only.
       const rows: number[] = [];
       for (let i = 0; i < batch; i++) if (keep[this.mode === 'batch' ? 0 : i]) rows.push(i);
-      if (rows.length === 0) return clone(shortcut);
+      if (rows.length === 0) return this.dropAll(shortcut);
       if (rows.length === batch) {
         const y = this.runBranch(x, kwargs);
         return add(shortcut, scale === 1 ? y : mul(y, scale));
@@ -294,7 +397,29 @@ export class StochasticResidual extends layers.Layer {
     });
   }
 
+  /**
+   * A training call that drops every sample: the shortcut, with the branch's
+   * trainable weights linked in by an op whose value adds nothing and whose
+   * gradient is exactly 0. The optimizer then sees zero gradients for them —
+   * as under 'mask', which computes the branch and multiplies it by 0 — and a
+   * model whose only weights sit in such blocks still trains (tf.train
+   * refuses a loss that no variable reaches).
+   */
+  private dropAll(shortcut: Tensor): Tensor {
+    const weights = this.branch.trainableWeights.map((w) => w.read());
+    if (weights.length === 0) return clone(shortcut);
+    const link = customGrad(((...args: unknown[]) => {
+      const [s, ...ws] = args.slice(0, -1) as Tensor[];
+      return {
+        value: clone(s as Tensor),
+        gradFunc: (dy: Tensor) => [dy, ...ws.map((w) => zerosLike(w))],
+      };
+    }) as unknown as Parameters<typeof customGrad>[0]);
+    return (link as unknown as (...t: Tensor[]) => Tensor)(shortcut, ...weights);
+  }
+
   override getConfig(): serialization.ConfigDict {
+    this.checkSavedNames();
     const nest = (l: Layer) => ({className: l.getClassName(), config: l.getConfig()});
     const config: serialization.ConfigDict = {
       rate: this.currentRate,
@@ -304,29 +429,41 @@ export class StochasticResidual extends layers.Layer {
       branch: nest(this.branch),
       shortcut: this.shortcut ? nest(this.shortcut) : null,
     };
-    if (this.seed !== undefined) config.seed = this.seed;
+    if (this.fixedSeed !== undefined) config.seed = this.fixedSeed;
     return {...config, ...super.getConfig()};
   }
 
   static override fromConfig<T extends serialization.Serializable>(
       cls: serialization.SerializableConstructor<T>, config: serialization.ConfigDict,
       customObjects: serialization.ConfigDict = {}): T {
+    const layerName = typeof config.name === 'string' ? ` '${config.name}'` : '';
     const build = (nested: unknown, what: string): Layer => {
-      const n = nested as {className?: string; config?: serialization.ConfigDict} | null;
-      const entry = n?.className ? serialization.SerializationMap.getMap().classNameMap[n.className] : undefined;
-      if (!n || !entry) {
-        throw new Error(`StochasticResidual: cannot deserialize its ${what}: class ${describe(n?.className)} is not ` +
-          'registered (import the package that defines it before loading).');
+      const where = (field = what) => `StochasticResidual${layerName}: config field '${field}'`;
+      if (nested === null || typeof nested !== 'object' || Array.isArray(nested)) {
+        throw new Error(`${where()} must be {className, config} of the ${what} layer, but received ${describe(nested)}.`);
       }
-      const [ctor, fromConfig] = entry as unknown as [unknown, (cls: unknown, config: serialization.ConfigDict,
-        customObjects: serialization.ConfigDict, fastWeightInit: boolean) => Layer];
-      return fromConfig(ctor, n.config ?? {}, customObjects, false);
+      const n = nested as {className?: unknown; config?: unknown};
+      if (typeof n.className !== 'string') {
+        throw new Error(`${where(`${what}.className`)} must be a layer class name, but received ${describe(n.className)}.`);
+      }
+      if (n.config === null || typeof n.config !== 'object' || Array.isArray(n.config)) {
+        throw new Error(`${where(`${what}.config`)} must be the ${what} layer's config object, but received ${describe(n.config)}.`);
+      }
+      const entry = (customObjects[n.className] ?? serialization.SerializationMap.getMap().classNameMap[n.className]) as
+        unknown as [unknown, (cls: unknown, config: serialization.ConfigDict, customObjects: serialization.ConfigDict,
+          fastWeightInit: boolean) => Layer] | undefined;
+      if (!entry) {
+        throw new Error(`${where(`${what}.className`)}: class ${describe(n.className)} is not registered (import the package that defines ` +
+          'it before loading).');
+      }
+      const [ctor, fromConfig] = entry;
+      return fromConfig(ctor, n.config as serialization.ConfigDict, customObjects, false);
     };
     const {branch, shortcut, ...rest} = config;
     return new cls({
       ...rest,
       branch: build(branch, 'branch'),
-      shortcut: shortcut ? build(shortcut, 'shortcut') : null,
+      shortcut: shortcut === null || shortcut === undefined ? null : build(shortcut, 'shortcut'),
     });
   }
 }

@@ -10,7 +10,7 @@ import {DropPath} from '../layers/drop_path';
 import {StochasticResidual} from '../layers/stochastic_residual';
 import type {DropStrategy} from '../layers/stochastic_residual';
 import {deriveSeed} from '../src/internal/seeds';
-import {checkRate, checkSeed, describe} from '../src/internal/validate';
+import {checkRate, checkSeed, describe, optional} from '../src/internal/validate';
 import type {DropMode} from '../src/internal/validate';
 import {blockRates} from '../src/schedules';
 import type {DepthSchedule, DepthScheduleName} from '../src/schedules';
@@ -157,22 +157,25 @@ function subSeed(seed: number | undefined, role: string, index = 0): number | un
  * const y = dp.convBnAct(x, {filters: 16, kernelSize: 3, name: 'stem'});
  */
 export function convBnAct(x: SymbolicTensor, args: ConvBnActArgs): SymbolicTensor {
-  const where = `convBnAct${args?.name ? ` '${args.name}'` : ''}`;
+  if (args === null || typeof args !== 'object') {
+    throw new Error(`convBnAct: args must be an object with filters and kernelSize, but received ${describe(args)}.`);
+  }
+  const where = `convBnAct${args.name ? ` '${args.name}'` : ''}`;
   channelsOf(x, where);
   const filters = positiveInt(args.filters, `${where}: filters`);
   const kernelSize = positiveInt(args.kernelSize, `${where}: kernelSize`);
-  const strides = positiveInt(args.strides ?? 1, `${where}: strides`);
+  const strides = positiveInt(optional(args.strides, 1, `${where}: strides`), `${where}: strides`);
   const seed = checkSeed(args.seed, `${where}: seed`);
-  const name = args.name ?? uniqueName('conv_bn_act');
+  const name = optional(args.name, undefined, `${where}: name`) ?? uniqueName('conv_bn_act');
   let y = layers.conv2d({
     filters, kernelSize, strides, padding: 'same', useBias: false, name: `${name}_conv`,
     kernelInitializer: initializers.heNormal({seed}),
   }).apply(x) as SymbolicTensor;
-  const momentum = args.bnMomentum ?? 0.9;
+  const momentum = optional(args.bnMomentum, 0.9, `${where}: bnMomentum`);
   if (typeof momentum !== 'number' || !(momentum >= 0 && momentum < 1)) {
     throw new Error(`${where}: bnMomentum must be a number in [0, 1), but received ${describe(momentum)}.`);
   }
-  y = layers.batchNormalization({name: `${name}_bn`, gammaInitializer: args.gammaInitializer ?? 'ones', momentum})
+  y = layers.batchNormalization({name: `${name}_bn`, gammaInitializer: optional(args.gammaInitializer, 'ones', `${where}: gammaInitializer`), momentum})
     .apply(y) as SymbolicTensor;
   const activation = args.activation === undefined ? 'relu' : args.activation;
   if (activation !== null) {
@@ -201,27 +204,27 @@ export function bottleneck(x: SymbolicTensor, args: BottleneckArgs): SymbolicTen
   const where = `bottleneck${args.name ? ` '${args.name}'` : ''}`;
   const inChannels = channelsOf(x, where);
   const filters = positiveInt(args.filters, `${where}: filters`);
-  const reduction = positiveInt(args.reduction ?? 4, `${where}: reduction`);
+  const reduction = positiveInt(optional(args.reduction, 4, `${where}: reduction`), `${where}: reduction`);
   if (filters % reduction !== 0) {
     throw new Error(`${where}: reduction must divide filters (${filters}), but received ${reduction}.`);
   }
-  const strides = positiveInt(args.strides ?? 1, `${where}: strides`);
-  const rate = checkRate(args.dropPathRate ?? 0, `${where}: dropPathRate`);
+  const strides = positiveInt(optional(args.strides, 1, `${where}: strides`), `${where}: strides`);
+  const rate = checkRate(optional(args.dropPathRate, 0, `${where}: dropPathRate`), `${where}: dropPathRate`);
   const seed = checkSeed(args.seed, `${where}: seed`);
-  const name = args.name ?? uniqueName('bottleneck');
+  const name = optional(args.name, undefined, `${where}: name`) ?? uniqueName('bottleneck');
   const mid = filters / reduction;
 
   const bnMomentum = args.bnMomentum;
-  const zeroInit = args.zeroInitLastBn ?? false;
+  const zeroInit = optional(args.zeroInitLastBn, false, `${where}: zeroInitLastBn`);
   if (typeof zeroInit !== 'boolean') {
     throw new Error(`${where}: zeroInitLastBn must be a boolean, but received ${describe(zeroInit)}.`);
   }
-  const blockType = args.blockType ?? 'dropPath';
+  const blockType = optional(args.blockType, 'dropPath', `${where}: blockType`);
   if (!BLOCK_TYPES.includes(blockType)) {
     throw new Error(`${where}: blockType must be one of ${BLOCK_TYPES.map((t) => `'${t}'`).join(', ')}, ` +
       `but received ${describe(blockType)}.`);
   }
-  const mode = args.dropPathMode ?? 'row';
+  const mode = optional(args.dropPathMode, 'row', `${where}: dropPathMode`);
   const makeBranch = (inp: SymbolicTensor) => {
     let b = convBnAct(inp, {filters: mid, kernelSize: 1, name: `${name}_reduce`, seed: subSeed(seed, 'reduce'), bnMomentum});
     b = convBnAct(b, {filters: mid, kernelSize: 3, strides, name: `${name}_conv`, seed: subSeed(seed, 'conv'), bnMomentum});
@@ -241,7 +244,7 @@ export function bottleneck(x: SymbolicTensor, args: BottleneckArgs): SymbolicTen
     };
     sum = new StochasticResidual({
       branch: sub('branch', makeBranch), shortcut: project ? sub('shortcut', makeShortcut) : null,
-      rate, mode, strategy: args.strategy ?? 'skip', seed: subSeed(seed, 'drop'), name: `${name}_residual`,
+      rate, mode, strategy: optional(args.strategy, 'skip', `${where}: strategy`), seed: subSeed(seed, 'drop'), name: `${name}_residual`,
     }).apply(x) as SymbolicTensor;
   } else {
     let branch = makeBranch(x);
@@ -278,13 +281,13 @@ export function planResNet(args: ResNetArgs): BlockPlan[] {
     }
     const filters = positiveInt(stage.filters, `${where}.filters`);
     const blocks = positiveInt(stage.blocks, `${where}.blocks`);
-    const strides = positiveInt(stage.strides ?? 1, `${where}.strides`);
+    const strides = positiveInt(optional(stage.strides, 1, `${where}.strides`), `${where}.strides`);
     for (let b = 0; b < blocks; b++) {
       plan.push({name: `stage${s + 1}_block${b + 1}`, filters, strides: b === 0 ? strides : 1});
     }
   });
-  const maxRate = checkRate(args.dropPathRate ?? 0, 'resnet: dropPathRate');
-  const rates = blockRates(args.schedule ?? 'linear', plan.length, maxRate, 'resnet: schedule');
+  const maxRate = checkRate(optional(args.dropPathRate, 0, 'resnet: dropPathRate'), 'resnet: dropPathRate');
+  const rates = blockRates(optional<ResNetArgs['schedule']>(args.schedule, 'linear', 'resnet: schedule') as DepthScheduleName, plan.length, maxRate, 'resnet: schedule');
   return plan.map((p, i) => ({...p, dropPathRate: rates[i] as number}));
 }
 
@@ -305,15 +308,27 @@ export function resnet(args: ResNetArgs): LayersModel {
   }
   args.inputShape.forEach((d, i) => positiveInt(d, `resnet: inputShape[${i}]`));
   const numClasses = positiveInt(args.numClasses, 'resnet: numClasses');
-  const reduction = positiveInt(args.reduction ?? 4, 'resnet: reduction');
+  const reduction = positiveInt(optional(args.reduction, 4, 'resnet: reduction'), 'resnet: reduction');
   const seed = checkSeed(args.seed, 'resnet: seed');
+  args.stages.forEach((stage, i) => {
+    if (stage.filters % reduction !== 0) {
+      throw new Error(`resnet: stages[${i}].filters (${stage.filters}) must be divisible by reduction ` +
+        `(${reduction}${args.reduction === undefined ? ', the default' : ''}): a bottleneck's inner width is filters / reduction.`);
+    }
+  });
   const first = args.stages[0] as StageSpec;
   const stem = args.stem === undefined ? {filters: Math.max(first.filters / reduction, 8)} : args.stem;
+  if (stem !== null) {
+    if (typeof stem !== 'object') {
+      throw new Error(`resnet: stem must be an object {filters, kernelSize?, strides?} or null (no stem), but received ${describe(stem)}.`);
+    }
+    positiveInt(stem.filters, 'resnet: stem.filters');
+  }
 
   const inp = input({shape: args.inputShape, name: 'input'});
   let x: SymbolicTensor = inp;
   if (stem !== null) {
-    x = convBnAct(x, {filters: stem.filters, kernelSize: stem.kernelSize ?? 3, strides: stem.strides ?? 1,
+    x = convBnAct(x, {filters: stem.filters, kernelSize: optional(stem.kernelSize, 3, 'resnet: stem.kernelSize'), strides: optional(stem.strides, 1, 'resnet: stem.strides'),
       name: 'stem', seed: subSeed(seed, 'stem'), bnMomentum: args.bnMomentum});
   }
   plan.forEach((block, i) => {
@@ -325,5 +340,5 @@ export function resnet(args: ResNetArgs): LayersModel {
   x = layers.globalAveragePooling2d({name: 'pool'}).apply(x) as SymbolicTensor;
   const out = layers.dense({units: numClasses, activation: 'softmax', name: 'head',
     kernelInitializer: initializers.glorotUniform({seed: subSeed(seed, 'head')})}).apply(x) as SymbolicTensor;
-  return model({inputs: inp, outputs: out, name: args.name ?? 'resnet'});
+  return model({inputs: inp, outputs: out, name: optional(args.name, 'resnet', 'resnet: name')});
 }

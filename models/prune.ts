@@ -7,7 +7,7 @@ import {serialization} from '@tensorflow/tfjs-core';
 import type {LayersModel} from '@tensorflow/tfjs-layers';
 
 import {StochasticResidual} from '../layers/stochastic_residual';
-import {describe} from '../src/internal/validate';
+import {describe, optional} from '../src/internal/validate';
 
 /** Which removable blocks to keep: indices in depth order, or a predicate. */
 export type KeepSpec = readonly number[] | ((index: number, block: StochasticResidual) => boolean);
@@ -72,7 +72,7 @@ export function pruneBlocks(model: LayersModel, args: PruneArgs): LayersModel {
   }
   const gone = new Set(removed.map((b) => b.name));
   const config = JSON.parse(JSON.stringify(model.getConfig())) as serialization.ConfigDict;
-  config.name = args.name ?? `${model.name}_pruned`;
+  config.name = optional(args.name, `${model.name}_pruned`, 'pruneBlocks: name');
   const isSequential = model.getClassName() === 'Sequential';
   if (isSequential) {
     config.layers = (config.layers as unknown as {config: {name: string}}[]).filter((l) => !gone.has(l.config.name)) as never;

@@ -118,6 +118,33 @@ function parseOptions(argv) {
   };
 }
 
+/**
+ * Creates the output folder and proves it writable, before any training: a
+ * folder that cannot be written would otherwise waste the whole run. One level
+ * at a time, because Node's recursive mkdir never returns for some paths
+ * (under /proc it loops on ENOENT).
+ */
+function prepareOutDir(out) {
+  const abs = path.resolve(out);
+  try {
+    const missing = [];
+    let dir = abs;
+    while (!fs.existsSync(dir)) {
+      missing.unshift(dir);
+      const parent = path.dirname(dir);
+      if (parent === dir) break;
+      dir = parent;
+    }
+    if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) throw new Error(`${dir} is not a folder`);
+    for (const d of missing) fs.mkdirSync(d);
+    const probe = path.join(abs, `.write-test-${process.pid}`);
+    fs.writeFileSync(probe, '');
+    fs.rmSync(probe);
+  } catch (e) {
+    throw new UsageError(`--out must be a folder that can be created and written, but "${out}" cannot: ${e.message}`);
+  }
+}
+
 const fmtTime = (s) => (s >= 60 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${s.toFixed(0)}s`);
 
 /** Progress: a bar on a TTY, per-epoch lines always. */
@@ -250,6 +277,7 @@ async function main() {
   let opts;
   try {
     opts = parseOptions(process.argv.slice(2));
+    if (!opts.help) prepareOutDir(opts.out);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     console.error(`demo: ${e.message}\n\n${USAGE}`);

@@ -4,7 +4,7 @@ import type {Container} from '@tensorflow/tfjs-layers/dist/engine/container';
 
 import {findDropLayers} from '../internal/find_layers';
 import type {DropLayer} from '../internal/find_layers';
-import {checkRate, describe} from '../internal/validate';
+import {checkRate, describe, optional} from '../internal/validate';
 import type {TimeSchedule} from '../schedules/time';
 
 /** Arguments of {@link DropPathScheduler}. */
@@ -57,7 +57,7 @@ export class DropPathScheduler extends Callback {
       throw new Error('DropPathScheduler: schedule must be a function (t, batch) => rate, such as ' +
         `timeSchedules.early(0.1, 5), but received ${describe(args?.schedule)}.`);
     }
-    const every = args.updateEvery ?? 'epoch';
+    const every = optional(args.updateEvery, 'epoch', 'DropPathScheduler: updateEvery');
     if (every !== 'epoch' && every !== 'batch') {
       throw new Error(`DropPathScheduler: updateEvery must be 'epoch' or 'batch', but received ${describe(every)}.`);
     }

@@ -20,6 +20,20 @@ export function describe(value: unknown): string {
   return name ? `a ${name} object` : 'an object';
 }
 
+/**
+ * An optional argument. The one rule for null, everywhere in this package:
+ * leaving an argument out (or passing undefined) gives its default; null means
+ * "none" and is accepted only where an argument can be none (`activation`,
+ * `shortcut`, `stem`, `seed`) — anywhere else it is an error that names the
+ * argument, never a silent default.
+ */
+export function optional<T>(value: T | null | undefined, fallback: T, where: string): T {
+  if (value === null) {
+    throw new Error(`${where} must not be null: leave it out (or pass undefined) for the default, ${describe(fallback)}.`);
+  }
+  return value === undefined ? fallback : value;
+}
+
 /** A drop probability: a finite number in [0, 1]. */
 export function checkRate(rate: unknown, where = 'rate'): number {
   if (typeof rate !== 'number' || !Number.isFinite(rate) || rate < 0 || rate > 1) {

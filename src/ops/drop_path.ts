@@ -1,7 +1,7 @@
 import {add, broadcastTo, clone, customGrad, floor, greater, mul, randomUniform, tidy, where, zerosLike} from '@tensorflow/tfjs-core';
 import type {GradSaveFunc, Tensor} from '@tensorflow/tfjs-core';
 
-import {checkBoolean, checkInput, checkMode, checkRate, checkSeed, describe} from '../internal/validate';
+import {checkBoolean, checkInput, checkMode, checkRate, checkSeed, describe, optional} from '../internal/validate';
 import type {DropMode} from '../internal/validate';
 
 /** Options of {@link dropPath}. */
@@ -81,9 +81,9 @@ export function dropPath(x: Tensor, rate: number, opts: DropPathOptions = {}): T
   if (opts === null || typeof opts !== 'object') {
     throw new Error(`dropPath: opts must be an object, but received ${describe(opts)}.`);
   }
-  const training = checkBoolean(opts.training ?? true, 'dropPath: opts.training');
-  const mode = checkMode(opts.mode ?? 'row', 'dropPath: opts.mode');
-  const scaleByKeep = checkBoolean(opts.scaleByKeep ?? true, 'dropPath: opts.scaleByKeep');
+  const training = checkBoolean(optional(opts.training, true, 'dropPath: opts.training'), 'dropPath: opts.training');
+  const mode = checkMode(optional(opts.mode, 'row', 'dropPath: opts.mode'), 'dropPath: opts.mode');
+  const scaleByKeep = checkBoolean(optional(opts.scaleByKeep, true, 'dropPath: opts.scaleByKeep'), 'dropPath: opts.scaleByKeep');
   const seed = checkSeed(opts.seed, 'dropPath: opts.seed');
   if (!training || rate === 0) return clone(input);
   if (rate === 1) return zerosLike(input);

@@ -78,6 +78,16 @@ test.each([
   expect(r.stderr).toMatch(/Usage: npm run demo -- \[options\]/);
 });
 
+test.each([['/proc/tfdp-nope/run'], ['/etc/passwd/run'], ['/proc/self']])(
+  '--out %s that cannot be written fails before training, in seconds, with a clear message', (dir) => {
+    const t0 = Date.now();
+    const r = runNode([demo, '--out', dir], {timeout: 30000});
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`--out must be a folder that can be created and written, but "${dir}" cannot`));
+    expect(r.stdout).not.toMatch(/epoch/); // nothing trained
+    expect(Date.now() - t0).toBeLessThan(20000); // a hang guard, not a speed test (the process itself exits at once)
+  });
+
 test('--help describes every flag', () => {
   const r = runNode([demo, '--help']);
   expect(r.status).toBe(0);

@@ -220,7 +220,7 @@ describe('resnet', () => {
     [{stages: []}, /resnet: stages must be a non-empty array/],
     [{stages: [{filters: 16, blocks: 0}]}, /stages\[0\]\.blocks must be a positive integer, but received 0/],
     [{stages: [{filters: 0, blocks: 1}]}, /stages\[0\]\.filters must be a positive integer, but received 0/],
-    [{stages: [{filters: 18, blocks: 1}]}, /reduction must divide filters \(18\), but received 4/],
+    [{stages: [{filters: 18, blocks: 1}]}, /resnet: stages\[0\]\.filters \(18\) must be divisible by reduction \(4, the default\)/],
     [{dropPathRate: 2}, /resnet: dropPathRate must be a finite number in \[0, 1\].*received 2/],
     [{schedule: 'cosine'}, /resnet: schedule must be one of/],
     [{inputShape: [12, 12]}, /inputShape must be \[height, width, channels\], but received an array of length 2/],

@@ -29,7 +29,7 @@ test('tfjs is a peer dependency, never a dependency', () => {
     '@tensorflow/tfjs-layers': '^4.22.0',
   });
   expect(Object.keys(pkg.dependencies ?? {}).filter((d) => d.startsWith('@tensorflow/'))).toEqual([]);
-  expect(pkg.engines.node).toBe('>=20 <23');
+  expect(pkg.engines.node).toBe('^20.0.0 || ^22.0.0 || ^24.0.0');
   expect(pkg.sideEffects).toBeUndefined(); // registration is a side effect
 });
 
