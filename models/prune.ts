@@ -1,19 +1,24 @@
 /**
  * Depth on demand (LayerDrop-style pruning, Fan et al. 2019,
  * arXiv 1909.11556): a network trained with stochastic depth still works with
- * some residual blocks removed. `pruneBlocks` builds that shallower network.
+ * some residual branches removed. `pruneBlocks` builds that shallower network.
  */
 import {serialization} from '@tensorflow/tfjs-core';
-import type {LayersModel} from '@tensorflow/tfjs-layers';
+import type {Tensor} from '@tensorflow/tfjs-core';
+import {LayersModel, Sequential, layers} from '@tensorflow/tfjs-layers';
 
 import {StochasticResidual} from '../layers/stochastic_residual';
+import {findDropLayers} from '../src/internal/find_layers';
+import type {DropLayer} from '../src/internal/find_layers';
 import {describe, optional} from '../src/internal/validate';
 
-/** Which removable blocks to keep: indices in depth order, or a predicate. */
-export type KeepSpec = readonly number[] | ((index: number, block: StochasticResidual) => boolean);
+type Layer = InstanceType<typeof layers.Layer>;
+
+/** Which blocks to keep: indices in depth order (as `dropPathSummary` lists them), or a predicate. */
+export type KeepSpec = readonly number[] | ((index: number, block: DropLayer) => boolean);
 
 export interface PruneArgs {
-  /** The StochasticResidual blocks to keep (0-based, in depth order among the model's blocks). */
+  /** The blocks to keep: 0-based indices among the model's drop layers in depth order, or a predicate. */
   keep: KeepSpec;
   /** Name of the new model. Default `${model.name}_pruned`. */
   name?: string;
@@ -27,35 +32,108 @@ export function keepEvery(n: number): (index: number) => boolean {
   return (index) => index % n === 0;
 }
 
-type NodeRef = [string, number, number, unknown?];
-interface LayerEntry {name: string; className: string; config: serialization.ConfigDict; inboundNodes: NodeRef[][]}
+/** One drop layer of a model and whether pruneBlocks can remove its branch. */
+export interface BlockInfo {
+  layer: DropLayer;
+  /** Null when removable; otherwise why not. */
+  notRemovable: string | null;
+}
+
+const isContainer = (l: unknown): l is LayersModel =>
+  l instanceof layers.Layer && Array.isArray((l as {layers?: unknown}).layers);
 
 /**
- * Returns a NEW model in which the top-level StochasticResidual blocks not
- * listed in `keep` are removed: their output is their input (the identity
- * shortcut). The kept layers get copies of the trained weights; the original
- * model is untouched. A block with a projection shortcut cannot be removed.
+ * Every drop layer of `model` in depth order (the order of `dropPathSummary`
+ * and of `keep` indices), each with whether its branch can be removed:
+ * - a StochasticResidual applied once, in a functional or Sequential model
+ *   (nested ones included): it is replaced by its shortcut (nothing, for the
+ *   identity; the projection otherwise);
+ * - a DropPath in the design card's residual form — applied once, its output
+ *   feeding only a two-input Add — in a functional model: the Add becomes its
+ *   other input, and the layers that fed only the DropPath go with it.
+ */
+export function analyzeBlocks(model: Layer): BlockInfo[] {
+  const parent = new Map<Layer, Layer>();
+  const visit = (layer: Layer) => {
+    const children = layer instanceof StochasticResidual ? [layer.branch, layer.shortcut] :
+      isContainer(layer) ? layer.layers : [];
+    for (const child of children) {
+      if (child && !parent.has(child)) {
+        parent.set(child, layer);
+        visit(child);
+      }
+    }
+  };
+  visit(model);
+  return findDropLayers(model).map((layer) => ({layer, notRemovable: whyNotRemovable(layer, parent.get(layer))}));
+}
+
+function whyNotRemovable(layer: DropLayer, owner: Layer | undefined): string | null {
+  if (owner instanceof StochasticResidual) return `it is the ${owner.branch === layer ? 'branch' : 'shortcut'} of block '${owner.name}'`;
+  if (!owner || !isContainer(owner)) return 'it is not inside a model';
+  if (layer.inboundNodes.length !== 1) return `it is applied ${layer.inboundNodes.length} times`;
+  if (layer instanceof StochasticResidual) return null;
+  if (owner.getClassName() === 'Sequential') return 'a DropPath in a Sequential model has no residual Add to remove it from';
+  const consumers = layer.outboundNodes.map((n) => n.outboundLayer);
+  const add = consumers[0];
+  if (consumers.length !== 1 || !add || add.getClassName() !== 'Add' || add.inboundNodes.length !== 1 ||
+      add.inboundNodes[0]?.inboundLayers.length !== 2) {
+    return 'its output does not feed exactly one two-input Add (the residual form x + DropPath(branch(x)))';
+  }
+  if (owner.outputs.some((o) => o.sourceLayer === layer)) return 'it is an output of the model';
+  return null;
+}
+
+/**
+ * Returns a NEW model in which the branches of the blocks not listed in
+ * `keep` are removed: a removed block's output is its shortcut's output (the
+ * input itself for an identity shortcut). Blocks are the model's DropPath and
+ * StochasticResidual layers in depth order, nested models included — the rows
+ * of `dropPathSummary`, whose `removable` column says which can go. The new
+ * model gets copies of the trained weights; the original is untouched. Throws
+ * when asked to remove a block it cannot (naming it and why), and when the
+ * model has no removable block at all — never a silent copy.
  *
  * @example
  * const half = dp.pruneBlocks(model, {keep: dp.keepEvery(2)});
  */
 export function pruneBlocks(model: LayersModel, args: PruneArgs): LayersModel {
-  if (!model || typeof (model as {getConfig?: unknown}).getConfig !== 'function' || !Array.isArray(model.layers)) {
+  if (!isContainer(model) || typeof (model as {getConfig?: unknown}).getConfig !== 'function') {
     throw new Error(`pruneBlocks: model must be a tf.LayersModel, but received ${describe(model)}.`);
   }
   if (args === null || typeof args !== 'object') {
     throw new Error(`pruneBlocks: args must be an object {keep}, but received ${describe(args)}.`);
   }
-  const blocks = model.layers.filter((l): l is StochasticResidual => l instanceof StochasticResidual);
+  const blocks = analyzeBlocks(model);
+  if (!blocks.some((b) => b.notRemovable === null)) {
+    throw new Error(`pruneBlocks: model '${model.name}' has no block whose branch can be removed ` +
+      `(${blocks.length === 0 ? 'it has no DropPath or StochasticResidual layer' :
+        blocks.map((b) => `'${b.layer.name}': ${b.notRemovable}`).join('; ')}).`);
+  }
+  const keepSet = resolveKeep(args.keep, blocks);
+  const removed = blocks.filter((_, i) => !keepSet.has(i));
+  for (const b of removed) {
+    if (b.notRemovable !== null) {
+      throw new Error(`pruneBlocks: block ${blocks.indexOf(b)} ('${b.layer.name}') cannot be removed: ${b.notRemovable}; keep it.`);
+    }
+  }
+  const config = JSON.parse(JSON.stringify(model.getConfig())) as serialization.ConfigDict;
+  config.name = optional(args.name, `${model.name}_pruned`, 'pruneBlocks: name');
+  const extracted = new Map<string, Layer>();
+  rewriteContainer(model, config, new Set(removed.map((b) => b.layer as Layer)), extracted);
+  return rebuild(model, config, extracted);
+}
+
+/** Step 1: the indices of the blocks to keep, validated. */
+function resolveKeep(keep: KeepSpec, blocks: BlockInfo[]): Set<number> {
   const keepSet = new Set<number>();
-  const {keep} = args;
   if (typeof keep === 'function') {
-    blocks.forEach((b, i) => { if (keep(i, b)) keepSet.add(i); });
+    blocks.forEach((b, i) => { if (keep(i, b.layer)) keepSet.add(i); });
   } else if (Array.isArray(keep)) {
     for (const i of keep) {
       if (!Number.isInteger(i) || i < 0 || i >= blocks.length) {
         throw new Error(`pruneBlocks: keep must list block indices from 0 to ${blocks.length - 1} ` +
-          `(the model has ${blocks.length} StochasticResidual blocks), but received ${describe(i)}.`);
+          `(the model has ${blocks.length} DropPath / StochasticResidual blocks), but received ${describe(i)}.`);
       }
       if (keepSet.has(i)) throw new Error(`pruneBlocks: keep lists block ${i} twice.`);
       keepSet.add(i);
@@ -63,49 +141,161 @@ export function pruneBlocks(model: LayersModel, args: PruneArgs): LayersModel {
   } else {
     throw new Error(`pruneBlocks: keep must be an array of block indices or a predicate, but received ${describe(keep)}.`);
   }
-  const removed = blocks.filter((_, i) => !keepSet.has(i));
-  for (const b of removed) {
-    if (b.shortcut !== null) {
-      throw new Error(`pruneBlocks: block ${blocks.indexOf(b)} ('${b.name}') has a projection shortcut ` +
-        `('${b.shortcut.name}'), so removing it would change the shape: keep it.`);
-    }
-  }
-  const gone = new Set(removed.map((b) => b.name));
-  const config = JSON.parse(JSON.stringify(model.getConfig())) as serialization.ConfigDict;
-  config.name = optional(args.name, `${model.name}_pruned`, 'pruneBlocks: name');
-  const isSequential = model.getClassName() === 'Sequential';
-  if (isSequential) {
-    config.layers = (config.layers as unknown as {config: {name: string}}[]).filter((l) => !gone.has(l.config.name)) as never;
-  } else {
-    const entries = config.layers as unknown as LayerEntry[];
-    // Where each removed block's output came from: its (single) input.
-    const source = new Map<string, NodeRef>();
-    for (const e of entries) {
-      if (!gone.has(e.name)) continue;
-      if (e.inboundNodes.length !== 1 || e.inboundNodes[0]?.length !== 1) {
-        throw new Error(`pruneBlocks: block '${e.name}' is applied ${e.inboundNodes.length} times; only blocks applied once can be removed.`);
+  return keepSet;
+}
+
+type NodeRef = [string, number, number, unknown?];
+interface FunctionalEntry {name: string; className: string; config: serialization.ConfigDict; inboundNodes: NodeRef[][]}
+interface SequentialEntry {className: string; config: serialization.ConfigDict}
+interface Nested {className: string; config: serialization.ConfigDict}
+
+/** Whether `layer` holds (below itself) one of `targets`. */
+function holdsAny(layer: Layer, targets: Set<Layer>): boolean {
+  return findDropLayers(layer).some((l) => l !== layer && targets.has(l));
+}
+
+/** Step 2: rewrites `config` (the config of `container`) without the branches of `targets`, recursing into nested models. */
+function rewriteContainer(container: LayersModel, config: serialization.ConfigDict, targets: Set<Layer>,
+    extracted: Map<string, Layer>): void {
+  const sequential = container.getClassName() === 'Sequential';
+  const entries = config.layers as unknown as (FunctionalEntry | SequentialEntry)[];
+  const entryOf = (name: string) => entries.find((e) => ((e as FunctionalEntry).name ?? e.config.name) === name);
+  for (const layer of container.layers) {
+    if (targets.has(layer) || !holdsAny(layer, targets)) continue;
+    const entry = entryOf(layer.name);
+    if (!entry) throw new Error(`pruneBlocks: internal error: no config entry for layer '${layer.name}'.`);
+    if (isContainer(layer)) {
+      rewriteContainer(layer, entry.config, targets, extracted);
+    } else if (layer instanceof StochasticResidual) {
+      for (const [child, field] of [[layer.branch, 'branch'], [layer.shortcut, 'shortcut']] as const) {
+        if (child && isContainer(child) && (targets.has(child) || holdsAny(child, targets))) {
+          rewriteContainer(child, (entry.config[field] as unknown as Nested).config, targets, extracted);
+        }
       }
-      source.set(e.name, e.inboundNodes[0][0] as NodeRef);
     }
-    const resolve = (ref: NodeRef): NodeRef => {
-      let r = ref;
-      while (source.has(r[0])) r = source.get(r[0]) as NodeRef;
-      return r;
-    };
-    const kept = entries.filter((e) => !gone.has(e.name));
-    for (const e of kept) e.inboundNodes = e.inboundNodes.map((node) => node.map((ref) => {
-      const to = resolve(ref);
-      return [to[0], to[1], to[2], ref[3]] as NodeRef;
-    }));
-    config.layers = kept as never;
-    config.outputLayers = (config.outputLayers as unknown as NodeRef[]).map(resolve) as never;
   }
-  const [cls, fromConfig] = serialization.SerializationMap.getMap().classNameMap[model.getClassName()] as unknown as
-    [unknown, (c: unknown, config: serialization.ConfigDict, custom: object, fast: boolean) => LayersModel];
-  const pruned = fromConfig(cls, config, {}, false);
-  for (const layer of pruned.layers) {
-    const weights = model.getLayer(layer.name).getWeights();
-    if (weights.length) layer.setWeights(weights);
+  const mine = container.layers.filter((l) => targets.has(l));
+  if (mine.length === 0) return;
+  if (sequential) {
+    rewriteSequential(entries as SequentialEntry[], mine as StochasticResidual[], extracted);
+  } else {
+    rewriteFunctional(config, entries as FunctionalEntry[], mine as DropLayer[], extracted);
+  }
+}
+
+/** The nested {className, config} of a StochasticResidual's shortcut, as a layer entry of its own. */
+function shortcutEntry(block: StochasticResidual, entryConfig: serialization.ConfigDict, extracted: Map<string, Layer>): Nested {
+  const nested = entryConfig.shortcut as unknown as Nested;
+  extracted.set(block.shortcut!.name, block.shortcut!);
+  return nested;
+}
+
+function rewriteSequential(entries: SequentialEntry[], blocks: StochasticResidual[], extracted: Map<string, Layer>): void {
+  for (const block of blocks) {
+    const index = entries.findIndex((e) => e.config.name === block.name);
+    const entry = entries[index] as SequentialEntry;
+    const inputShape = entry.config.batchInputShape;
+    if (block.shortcut) {
+      const replacement = shortcutEntry(block, entry.config, extracted);
+      entries.splice(index, 1, replacement);
+    } else {
+      entries.splice(index, 1);
+    }
+    // The first layer of a Sequential carries the model's input shape.
+    const next = entries[index];
+    if (index === 0 && inputShape !== undefined && next) next.config.batchInputShape = inputShape;
+  }
+}
+
+function rewriteFunctional(config: serialization.ConfigDict, entries: FunctionalEntry[], blocks: DropLayer[],
+    extracted: Map<string, Layer>): void {
+  const replace = new Map<string, NodeRef>();
+  const drop = new Set<string>();
+  let list = entries;
+  for (const block of blocks) {
+    const entry = list.find((e) => e.name === block.name) as FunctionalEntry;
+    if (block instanceof StochasticResidual) {
+      if (block.shortcut) {
+        const nested = shortcutEntry(block, entry.config, extracted);
+        const name = block.shortcut.name;
+        if (list.some((e) => e.name === name)) {
+          throw new Error(`pruneBlocks: cannot put the shortcut '${name}' of block '${block.name}' in its place: ` +
+            'the model already has a layer of that name.');
+        }
+        list = list.map((e) => (e === entry ? {name, className: nested.className, config: nested.config, inboundNodes: entry.inboundNodes} : e));
+        // A model in the graph keeps its own construction as node 0: its call here is node 1.
+        replace.set(block.name, [name, isContainer(block.shortcut) ? 1 : 0, 0]);
+      } else {
+        replace.set(block.name, entry.inboundNodes[0]?.[0] as NodeRef);
+        drop.add(block.name);
+      }
+    } else {
+      // x + DropPath(branch(x)): the Add becomes its other input.
+      const add = list.find((e) => e.inboundNodes.some((node) => node.some((ref) => ref[0] === block.name))) as FunctionalEntry;
+      const other = (add.inboundNodes[0] as NodeRef[]).find((ref) => ref[0] !== block.name) as NodeRef;
+      replace.set(add.name, other);
+      drop.add(add.name);
+      drop.add(block.name);
+    }
+  }
+  const resolve = (ref: NodeRef): NodeRef => {
+    let r = ref;
+    while (replace.has(r[0])) {
+      const to = replace.get(r[0]) as NodeRef;
+      r = [to[0], to[1], to[2], ref[3]];
+    }
+    return r;
+  };
+  list = list.filter((e) => !drop.has(e.name));
+  for (const e of list) e.inboundNodes = e.inboundNodes.map((node) => node.map(resolve));
+  const outputs = (config.outputLayers as unknown as NodeRef[]).map(resolve);
+  // Keep what the outputs still use (the branch that fed only a removed DropPath goes), and the inputs.
+  const byName = new Map(list.map((e) => [e.name, e]));
+  const used = new Set<string>((config.inputLayers as unknown as NodeRef[]).map((r) => r[0]));
+  const visited = new Set<string>();
+  const stack = outputs.map((r) => r[0]);
+  while (stack.length > 0) {
+    const name = stack.pop() as string;
+    if (visited.has(name)) continue;
+    visited.add(name);
+    used.add(name);
+    for (const node of byName.get(name)?.inboundNodes ?? []) for (const ref of node) stack.push(ref[0]);
+  }
+  config.layers = list.filter((e) => used.has(e.name)) as never;
+  config.outputLayers = outputs as never;
+}
+
+/** Step 3: builds the new model from its config and copies the trained weights into it. */
+function rebuild(model: LayersModel, config: serialization.ConfigDict, extracted: Map<string, Layer>): LayersModel {
+  const cls = model instanceof Sequential ? Sequential : LayersModel;
+  const pruned = cls.fromConfig(cls as never, config) as unknown as LayersModel;
+  const values = new Map<string, Tensor>(model.weights.map((w) => [w.originalName, w.read()]));
+  const set = new Set<string>();
+  const tuples: [Layer, Tensor[]][] = [];
+  // A shortcut lifted out of its block may have its weights under new names: copy it whole.
+  const lifted = (layer: Layer) => {
+    const source = extracted.get(layer.name);
+    if (source && layer.getClassName() === source.getClassName()) {
+      tuples.push([layer, source.getWeights()]);
+      for (const w of layer.weights) set.add(w.originalName);
+    } else if (isContainer(layer)) {
+      layer.layers.forEach(lifted);
+    } else if (layer instanceof StochasticResidual) {
+      [layer.branch, layer.shortcut].forEach((c) => c && lifted(c));
+    }
+  };
+  pruned.layers.forEach(lifted);
+  for (const [layer, weights] of tuples) layer.setWeights(weights);
+  for (const w of pruned.weights) {
+    if (set.has(w.originalName)) continue;
+    const value = values.get(w.originalName);
+    if (!value) {
+      pruned.dispose();
+      throw new Error(`pruneBlocks: the pruned model has a weight '${w.originalName}' that the original model does not ` +
+        'have, so it could not be given its trained value.');
+    }
+    w.write(value);
+    set.add(w.originalName);
   }
   return pruned;
 }

@@ -29,8 +29,8 @@ export * as timeSchedules from './schedules/time';
 export type {TimeSchedule} from './schedules/time';
 export {DropPathScheduler} from './callbacks/scheduler';
 export type {DropPathSchedulerArgs} from './callbacks/scheduler';
-export {dropPathSummary} from './introspect';
-export type {DropPathRow, DropPathSummary} from './introspect';
+export {dropPathSummary} from '../models/summary';
+export type {DropPathRow, DropPathSummary} from '../models/summary';
 export type {DepthSchedule, DepthScheduleName} from './schedules';
 
 /** Layer factories, in the style of `tf.layers`. */

@@ -1,7 +1,7 @@
 import {layers} from '@tensorflow/tfjs-layers';
 
 import {StochasticResidual} from '../layers/stochastic_residual';
-import {findDropLayers} from './internal/find_layers';
+import {analyzeBlocks} from './prune';
 
 type Layer = InstanceType<typeof layers.Layer>;
 
@@ -16,6 +16,8 @@ export interface DropPathRow {
   rate: number;
   /** The rate its next training call uses: a running DropPathScheduler's value, otherwise `rate`. */
   activeRate: number;
+  /** Whether `pruneBlocks` can remove this block's branch (its row index is the block's index in `keep`). */
+  removable: boolean;
 }
 
 export interface DropPathSummary {
@@ -28,25 +30,27 @@ export interface DropPathSummary {
 
 /**
  * One row per DropPath / StochasticResidual layer of `model` (nested models
- * included), with the model's expected depth, Σ (1 − rate) over them.
+ * included) in depth order — the block indices of `pruneBlocks`' `keep` — with the model's expected depth, Σ (1 − rate) over them.
  * `print` (default false; `true` for console.log, or a function) prints the table.
  *
  * @example
  * dp.dropPathSummary(model, {print: true});
  */
 export function dropPathSummary(model: Layer, opts: {print?: boolean | ((line: string) => void)} = {}): DropPathSummary {
-  const rows: DropPathRow[] = findDropLayers(model).map((l) => ({
+  const rows: DropPathRow[] = analyzeBlocks(model).map(({layer: l, notRemovable}) => ({
     name: l.name,
     type: l instanceof StochasticResidual ? 'StochasticResidual' : 'DropPath',
     mode: l.mode,
     strategy: l instanceof StochasticResidual ? l.strategy : 'mask',
     rate: l.rate,
     activeRate: l.activeRate,
+    removable: notRemovable === null,
   }));
   const expectedDepth = rows.reduce((s, r) => s + (1 - r.rate), 0);
   const scheduled = rows.some((r) => r.activeRate !== r.rate);
-  const table = [['layer', 'type', 'mode', 'strategy', 'rate', ...(scheduled ? ['scheduled'] : [])],
-    ...rows.map((r) => [r.name, r.type, r.mode, r.strategy, r.rate.toFixed(4), ...(scheduled ? [r.activeRate.toFixed(4)] : [])])];
+  const table = [['#', 'layer', 'type', 'mode', 'strategy', 'rate', ...(scheduled ? ['scheduled'] : []), 'prunable'],
+    ...rows.map((r, i) => [String(i), r.name, r.type, r.mode, r.strategy, r.rate.toFixed(4),
+      ...(scheduled ? [r.activeRate.toFixed(4)] : []), r.removable ? 'yes' : 'no'])];
   const widths = table[0]!.map((_, c) => Math.max(...table.map((r) => (r[c] as string).length)));
   const fmt = (r: string[]) => r.map((v, c) => v.padEnd(widths[c] as number)).join('  ').trimEnd();
   const text = [fmt(table[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...table.slice(1).map(fmt),
