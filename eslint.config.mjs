@@ -15,7 +15,8 @@ export default tseslint.config(
   },
   {
     files: ['examples/browser/**/*.js'],
-    languageOptions: {globals: {window: 'readonly', document: 'readonly', tf: 'readonly', tfdp: 'readonly'}},
+    languageOptions: {globals: {window: 'readonly', document: 'readonly', location: 'readonly', navigator: 'readonly',
+      URLSearchParams: 'readonly', tf: 'readonly', tfdp: 'readonly'}},
   },
   {
     rules: {

@@ -1,14 +1,33 @@
-// The browser example: runs on WebGL when the browser has it, else on 'cpu'.
+// The browser example. `?backend=webgpu` runs it on WebGPU (tfjs-backend-webgpu,
+// loaded on demand); otherwise on WebGL when the browser has it, else on 'cpu'.
+function loadScript(src) {
+  return new Promise((resolve, reject) => {
+    const el = document.createElement('script');
+    el.src = src;
+    el.onload = resolve;
+    el.onerror = () => reject(new Error(`could not load ${src}`));
+    document.head.appendChild(el);
+  });
+}
+
 (async function main() {
   const $ = (id) => document.getElementById(id);
   const result = {};
   try {
-    try {
-      await tf.setBackend('webgl');
-    } catch (e) {
-      result.webglError = String(e);
+    const wanted = new URLSearchParams(location.search).get('backend');
+    result.requestedBackend = wanted || 'webgl';
+    if (wanted === 'webgpu') {
+      // Asked for WebGPU: no silent fallback — the page fails if it cannot run there.
+      await loadScript('/node_modules/@tensorflow/tfjs-backend-webgpu/dist/tf-backend-webgpu.min.js');
+      if (!(await tf.setBackend('webgpu'))) throw new Error('WebGPU backend unavailable (navigator.gpu: ' + Boolean(navigator.gpu) + ')');
+    } else {
+      try {
+        await tf.setBackend('webgl');
+      } catch (e) {
+        result.webglError = String(e);
+      }
+      if (tf.getBackend() !== 'webgl') await tf.setBackend('cpu');
     }
-    if (tf.getBackend() !== 'webgl') await tf.setBackend('cpu');
     await tf.ready();
     result.backend = tf.getBackend();
     result.plugin = tfdp.version;
@@ -49,7 +68,17 @@
       result[`${key}Classes`] = loaded.layers.map((l) => l.getClassName()).filter((c) => c === 'DropPath' || c === 'StochasticResidual');
       await tf.io.removeModel(url);
     }
-    result.ok = result.lossDecreased && result.indexeddbMatch && result.localstorageMatch;
+    // The op, and StochasticResidual 'skip' / 'mask' × 'row' / 'batch' with a conv + BatchNorm branch, in fit.
+    const op = await tfdp.dropPath(tf.ones([8, 3]), 0.5, {seed: 3}).data();
+    result.opRowsOk = Array.from(op).every((v) => v === 0 || v === 2);
+    result.convBlocks = {};
+    for (const strategy of ['skip', 'mask']) {
+      for (const mode of ['row', 'batch']) {
+        result.convBlocks[`${strategy}/${mode}`] = await trainConvBlock(strategy, mode);
+      }
+    }
+    const convOk = Object.values(result.convBlocks).every((r) => r.finite && r.weightsChanged && r.movingMeanChanged);
+    result.ok = result.lossDecreased && result.indexeddbMatch && result.localstorageMatch && result.opRowsOk && convOk;
   } catch (e) {
     result.error = String(e && e.stack || e);
     result.ok = false;
@@ -62,6 +91,33 @@
     `<span class="bad">failed</span>${result.error ? `: ${result.error}` : ''}`;
   document.body.dataset.status = result.ok ? 'ok' : 'failed';
 })();
+
+/** A conv + BatchNorm branch in a StochasticResidual block, trained with fit for a few steps. */
+async function trainConvBlock(strategy, mode) {
+  const input = tf.input({shape: [6, 6, 4]});
+  const branch = tf.sequential({layers: [
+    tf.layers.conv2d({inputShape: [6, 6, 4], filters: 4, kernelSize: 3, padding: 'same', useBias: false}),
+    tf.layers.batchNormalization(),
+    tf.layers.activation({activation: 'relu'}),
+  ]});
+  const block = tfdp.layers.stochasticResidual({branch, rate: 0.5, mode, strategy, seed: 4});
+  const pooled = tf.layers.globalAveragePooling2d({}).apply(block.apply(input));
+  const model = tf.model({inputs: input, outputs: tf.layers.dense({units: 1}).apply(pooled)});
+  model.compile({optimizer: tf.train.sgd(0.1), loss: 'meanSquaredError'});
+  const xs = tf.randomNormal([16, 6, 6, 4], 0, 1, 'float32', 5);
+  const ys = tf.randomNormal([16, 1], 0, 1, 'float32', 6);
+  const kernelBefore = await branch.layers[0].getWeights()[0].data();
+  const meanBefore = await branch.layers[1].getWeights()[2].data();
+  const h = await model.fit(xs, ys, {epochs: 4, batchSize: 8, verbose: 0});
+  const kernelAfter = await branch.layers[0].getWeights()[0].data();
+  const meanAfter = await branch.layers[1].getWeights()[2].data();
+  const changed = (a, b) => a.some((v, i) => v !== b[i]);
+  return {
+    finite: h.history.loss.every(Number.isFinite),
+    weightsChanged: changed(kernelBefore, kernelAfter),
+    movingMeanChanged: changed(meanBefore, meanAfter),
+  };
+}
 
 /** Loss per step as an inline SVG line chart. */
 function drawChart(el, losses) {

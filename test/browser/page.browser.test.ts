@@ -17,8 +17,11 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const EXECUTABLE = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--no-first-run'];
+// WebGPU on SwiftShader's software adapter (no GPU needed; not a speed claim).
+const WEBGPU_FLAGS = ['--headless=new', '--no-sandbox', '--enable-unsafe-webgpu', '--enable-features=Vulkan',
+  '--use-vulkan=swiftshader', '--use-webgpu-adapter=swiftshader', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--no-first-run'];
 
-let browser: Browser;
 let server: import('http').Server;
 let base: string;
 
@@ -27,11 +30,9 @@ beforeAll(async () => {
     throw new Error(`Chromium not found at ${EXECUTABLE}: install Debian's chromium package (apt-get install chromium).`);
   }
   ({server, url: base} = await serve(0));
-  browser = await chromium.launch({executablePath: EXECUTABLE, args: FLAGS});
 });
 
 afterAll(async () => {
-  await browser?.close();
   await new Promise((r) => server?.close(r));
 });
 
@@ -44,25 +45,41 @@ test('the builds exclude tfjs and expose the plugin', () => {
   expect(esm).toMatch(/from "@tensorflow\/tfjs-layers"/);
 });
 
-test('examples/browser: trains, saves to indexeddb:// and localstorage://, reloads identical', async () => {
-  const page = await browser.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
-  page.on('response', (r) => { if (r.status() >= 400) errors.push(`HTTP ${r.status()}: ${r.url()}`); });
-  await page.goto(`${base}/examples/browser/`);
-  await page.waitForFunction(() => document.body.dataset.status !== 'running', undefined, {timeout: 90000});
-  const result = await page.evaluate(() => (window as unknown as {__tfdpResult: Record<string, unknown>}).__tfdpResult);
-  fs.mkdirSync(path.join(ROOT, 'runs', 'browser'), {recursive: true});
-  await page.screenshot({path: path.join(ROOT, 'runs', 'browser', 'page.png'), fullPage: true});
-  fs.writeFileSync(path.join(ROOT, 'runs', 'browser', 'result.json'), JSON.stringify(result, null, 2));
-  expect(errors).toEqual([]);
-  expect(result.error).toBeUndefined();
-  expect(['webgl', 'cpu']).toContain(result.backend);
-  expect(result.lastLoss as number).toBeLessThan(0.5 * (result.firstLoss as number));
-  expect(result).toMatchObject({ok: true, indexeddbMatch: true, localstorageMatch: true, indexeddbMaxDiff: 0,
-    localstorageMaxDiff: 0, indexeddbClasses: ['StochasticResidual', 'DropPath'],
-    localstorageClasses: ['StochasticResidual', 'DropPath']});
-  expect(await page.textContent('#status')).toMatch(/success on backend (webgl|cpu)/);
-  await page.close();
+describe.each([
+  ['webgl', '', FLAGS, ['webgl', 'cpu']],
+  ['webgpu', '?backend=webgpu', WEBGPU_FLAGS, ['webgpu']],
+] as const)('examples/browser on %s', (name, query, flags, backends) => {
+  let browser: Browser;
+  beforeAll(async () => {
+    browser = await chromium.launch({executablePath: EXECUTABLE, args: [...flags]});
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  test('trains (dense and conv + BatchNorm blocks, skip and mask, row and batch), saves to indexeddb:// and localstorage://, reloads identical', async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+    page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
+    page.on('response', (r) => { if (r.status() >= 400) errors.push(`HTTP ${r.status()}: ${r.url()}`); });
+    await page.goto(`${base}/examples/browser/${query}`);
+    await page.waitForFunction(() => document.body.dataset.status !== 'running', undefined, {timeout: 240000});
+    const result = await page.evaluate(() => (window as unknown as {__tfdpResult: Record<string, unknown>}).__tfdpResult);
+    fs.mkdirSync(path.join(ROOT, 'runs', 'browser'), {recursive: true});
+    await page.screenshot({path: path.join(ROOT, 'runs', 'browser', `page-${name}.png`), fullPage: true});
+    fs.writeFileSync(path.join(ROOT, 'runs', 'browser', `result-${name}.json`), JSON.stringify(result, null, 2));
+    expect(errors).toEqual([]);
+    expect(result.error).toBeUndefined();
+    expect(backends as readonly string[]).toContain(result.backend);
+    expect(result.lastLoss as number).toBeLessThan(0.5 * (result.firstLoss as number));
+    expect(result).toMatchObject({ok: true, opRowsOk: true, indexeddbMatch: true, localstorageMatch: true, indexeddbMaxDiff: 0,
+      localstorageMaxDiff: 0, indexeddbClasses: ['StochasticResidual', 'DropPath'],
+      localstorageClasses: ['StochasticResidual', 'DropPath']});
+    const blocks = result.convBlocks as Record<string, Record<string, boolean>>;
+    expect(Object.keys(blocks).sort()).toEqual(['mask/batch', 'mask/row', 'skip/batch', 'skip/row']);
+    for (const r of Object.values(blocks)) expect(r).toEqual({finite: true, weightsChanged: true, movingMeanChanged: true});
+    expect(await page.textContent('#status')).toMatch(new RegExp(`success on backend (${backends.join('|')})`));
+    await page.close();
+  });
 });
