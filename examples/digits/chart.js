@@ -50,11 +50,11 @@ function panel({x0, y0, w, h, title, yLabel, series, xMax, yFormat}) {
 }
 
 /**
- * runs: [{label, epochs: [{epoch, testAccuracy, trainLoss, testLoss}]}].
+ * runs: [{label, epochs: [{epoch, testAccuracy, trainLoss, testLoss, seconds}]}].
  * Returns the SVG text.
  */
 function renderSvg(runs, {title}) {
-  const W = 980;
+  const W = 1440;
   const H = 430;
   const xMax = Math.max(...runs.map((r) => r.epochs.length), 1);
   const colored = runs.map((r, i) => ({...r, color: COLORS[i % COLORS.length]}));
@@ -63,8 +63,9 @@ function renderSvg(runs, {title}) {
     {color: r.color, points: r.epochs.map((e) => [e.epoch, e.trainLoss])},
     {color: r.color, dash: true, points: r.epochs.map((e) => [e.epoch, e.testLoss])},
   ]);
+  const secs = colored.map((r) => ({color: r.color, points: r.epochs.map((e) => [e.epoch, e.seconds])}));
   const legend = colored.map((r, i) =>
-    `<g transform="translate(${80 + i * 300},${H - 22})"><line x1="0" x2="26" y1="0" y2="0" stroke="${r.color}" stroke-width="3"/>` +
+    `<g transform="translate(${80 + i * 340},${H - 22})"><line x1="0" x2="26" y1="0" y2="0" stroke="${r.color}" stroke-width="3"/>` +
     `<text x="32" y="4" font-size="12">${esc(r.label)}</text></g>`).join('\n');
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans, Arial, sans-serif">`,
@@ -72,8 +73,10 @@ function renderSvg(runs, {title}) {
     `<text x="${W / 2}" y="24" text-anchor="middle" font-size="16">${esc(title)}</text>`,
     panel({x0: 80, y0: 70, w: 360, h: 260, title: 'test accuracy', yLabel: 'accuracy (%)', series: acc, xMax,
       yFormat: (v) => v.toFixed(1)}),
-    panel({x0: 580, y0: 70, w: 360, h: 260, title: 'loss (solid: train, dashed: test)', yLabel: 'cross-entropy',
+    panel({x0: 560, y0: 70, w: 360, h: 260, title: 'loss (solid: train, dashed: test)', yLabel: 'cross-entropy',
       series: loss, xMax, yFormat: (v) => v.toFixed(2)}),
+    panel({x0: 1040, y0: 70, w: 360, h: 260, title: 'seconds per epoch (indicative)', yLabel: 'seconds',
+      series: secs, xMax, yFormat: (v) => v.toFixed(1)}),
     legend,
     '</svg>',
   ].join('\n');

@@ -47,16 +47,21 @@ function readAll() {
 }
 
 /**
- * `samples` digits (a fixed random subset), of which `testFraction` are held
- * out. Returns plain arrays; the caller makes tensors.
+ * A fixed held-out test set of `test` digits and `samples` training digits
+ * taken after it from the same fixed permutation: the test digits never
+ * depend on the training size or seed. Returns plain arrays; the caller makes
+ * tensors.
  */
-function loadDigits({samples, testFraction = 0.2}) {
+function loadDigits({samples, test}) {
   const all = readAll();
-  if (!Number.isInteger(samples) || samples < 20 || samples > all.length) {
-    throw new Error(`samples must be an integer from 20 to ${all.length}, but received ${samples}.`);
+  if (!Number.isInteger(test) || test < 10 || test > all.length - 10) {
+    throw new Error(`test must be an integer from 10 to ${all.length - 10}, but received ${test}.`);
   }
-  const order = permutation(all.length, SPLIT_SEED).slice(0, samples);
-  const testCount = Math.max(10, Math.round(samples * testFraction));
+  if (!Number.isInteger(samples) || samples < 10 || samples > all.length - test) {
+    throw new Error(`samples must be an integer from 10 to ${all.length - test}, but received ${samples}.`);
+  }
+  const order = permutation(all.length, SPLIT_SEED).slice(0, test + samples);
+  const testCount = test;
   const pick = (idx) => ({
     pixels: idx.map((i) => all[i].pixels),
     labels: idx.map((i) => all[i].label),

