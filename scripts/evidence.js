@@ -7,7 +7,9 @@
  * standard deviation over the seeds, and the plugin version that made them.
  *
  * Usage: node scripts/evidence.js [--seeds 1,2,3] [--out docs] [-- demo flags…]
- * Everything after `--` goes to the demo unchanged (e.g. `-- --epochs 5`).
+ * Everything after `--` goes to the demo unchanged. Without it, the demo's
+ * defaults plus an early-stochastic-depth run and the pruning report
+ * (`--time-schedule early:8 --prune`).
  */
 'use strict';
 const cp = require('child_process');
@@ -19,7 +21,7 @@ const {parseArgs} = require('util');
 const root = path.resolve(__dirname, '..');
 const split = process.argv.indexOf('--');
 const own = split < 0 ? process.argv.slice(2) : process.argv.slice(2, split);
-const demoArgs = split < 0 ? [] : process.argv.slice(split + 1);
+const demoArgs = split < 0 ? ['--time-schedule', 'early:8', '--prune'] : process.argv.slice(split + 1);
 const {values} = parseArgs({args: own, options: {seeds: {type: 'string'}, out: {type: 'string'}}});
 const seeds = (values.seeds ?? '1,2,3').split(',').map(Number);
 if (seeds.length < 2 || seeds.some((s) => !Number.isSafeInteger(s) || s < 0)) {
@@ -43,6 +45,7 @@ for (const seed of seeds) {
     process.exit(1);
   }
   summaries.push(JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8')));
+  fs.mkdirSync(outDir, {recursive: true});
   if (seed === seeds[0]) fs.copyFileSync(path.join(dir, 'chart.png'), path.join(outDir, 'digits-evidence-chart.png'));
   fs.rmSync(dir, {recursive: true, force: true});
 }
@@ -73,8 +76,24 @@ const lines = [
     `${r === base ? '—' : `${r.testLoss.filter((v, i) => v < (base.testLoss[i])).length} of ${seeds.length} seeds`} |`),
   '',
 ];
+const pruning = [];
+if (first.pruning) {
+  lines.push('Depth on demand: each model with 0, 1/4 and 1/2 of its removable blocks (identity shortcut) removed, ' +
+    'deepest first, by `pruneBlocks`; predict time is the median of 7 predictions of the test set.', '',
+    '| model | blocks kept | test accuracy (%) | predict ms |', '|---|---|---|---|');
+  first.pruning.forEach((row, i) => {
+    const all = summaries.map((s) => s.pruning[i]);
+    const acc = all.map((r) => r.testAccuracy);
+    const ms = all.map((r) => r.predictMs);
+    pruning.push({run: row.run, label: row.label, blocks: row.blocks, testAccuracy: acc, predictMs: ms});
+    const total = first.runs.find((r) => r.key === row.run).blockRates.length;
+    lines.push(`| ${row.label} | ${row.blocks} of ${total} | ${fmt(acc, 2, 100)} (${acc.map((v) => (100 * v).toFixed(2)).join(', ')}) | ` +
+      `${fmt(ms, 0)} |`);
+  });
+  lines.push('');
+}
 fs.mkdirSync(outDir, {recursive: true});
 fs.writeFileSync(path.join(outDir, 'evidence.md'), `${lines.join('\n')}`);
 fs.writeFileSync(path.join(outDir, 'evidence.json'), `${JSON.stringify({plugin: first.plugin, seeds, demoArgs,
-  settings: first.settings, backend: first.backend, node: first.node, runs}, null, 2)}\n`);
+  settings: first.settings, backend: first.backend, node: first.node, runs, pruning}, null, 2)}\n`);
 console.log(`\n${lines.join('\n')}\nwrote ${path.join(outDir, 'evidence.md')}, evidence.json, digits-evidence-chart.png`);
