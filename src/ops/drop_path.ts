@@ -1,4 +1,4 @@
-import {add, broadcastTo, clone, customGrad, floor, greater, mul, randomUniform, tidy, where, zerosLike} from '@tensorflow/tfjs-core';
+import {add, backend, broadcastTo, clone, customGrad, floor, greater, mul, randomUniform, tidy, where, zerosLike} from '@tensorflow/tfjs-core';
 import type {GradSaveFunc, Tensor} from '@tensorflow/tfjs-core';
 
 import {checkBoolean, checkInput, checkMode, checkRate, checkSeed, describe, optional} from '../internal/validate';
@@ -49,13 +49,46 @@ export function keepMask(
 export function maskRows(x: Tensor, mask: Tensor): Tensor {
   const f = customGrad(((t: Tensor, m: Tensor, save: GradSaveFunc) => {
     save([m]);
-    const kept = broadcastTo(greater(m, 0), t.shape);
     return {
-      value: where(kept, mul(t, m), zerosLike(t)),
-      gradFunc: (dy: Tensor, saved: Tensor[]) => [mul(dy, saved[0] as Tensor), zerosLike(saved[0] as Tensor)],
+      value: mulNoNan(t, m) ?? where(broadcastTo(greater(m, 0), t.shape), mul(t, m), zerosLike(t)),
+      gradFunc: (dy: Tensor, saved: Tensor[]) => {
+        const sm = saved[0] as Tensor;
+        return [mulNoNan(dy, sm) ?? mul(dy, sm), zerosLike(sm)];
+      },
     };
   }) as unknown as Parameters<typeof customGrad>[0]);
   return (f as unknown as (t: Tensor, m: Tensor) => Tensor)(x, mask);
+}
+
+/** What a tfjs-node (tensorflow) backend offers to run a TensorFlow op by name. */
+interface TensorflowBackend {
+  executeSingleOutput(name: string, attrs: {name: string; type: number; value: number}[], inputs: Tensor[]): Tensor;
+  binding: {TF_ATTR_TYPE: number; TF_FLOAT: number};
+}
+const mulNoNanSupport = new WeakMap<object, boolean>();
+
+/**
+ * TensorFlow's `MulNoNan` (x · m, and exactly 0 wherever m is 0, whatever x
+ * holds; broadcasting) in one kernel on the tfjs-node backends; null on every
+ * other backend, where the caller computes the same with `where`. Whether the
+ * backend runs it is found out once per backend.
+ */
+function mulNoNan(x: Tensor, m: Tensor): Tensor | null {
+  const be = backend() as unknown as Partial<TensorflowBackend>;
+  if (mulNoNanSupport.get(be) === false) return null;
+  if (typeof be.executeSingleOutput !== 'function' || typeof be.binding?.TF_ATTR_TYPE !== 'number') {
+    mulNoNanSupport.set(be, false);
+    return null;
+  }
+  const attrs = [{name: 'T', type: be.binding.TF_ATTR_TYPE, value: be.binding.TF_FLOAT}];
+  try {
+    const out = be.executeSingleOutput('MulNoNan', attrs, [x, m]);
+    mulNoNanSupport.set(be, true);
+    return out;
+  } catch {
+    mulNoNanSupport.set(be, false);
+    return null;
+  }
 }
 
 /**

@@ -4,7 +4,7 @@
  * gradient that flows back into a dropped row is exactly 0.
  */
 import {DropPath, StochasticResidual, dropPath} from '../../src';
-import {tf} from '../utils/tf';
+import {BACKENDS, onBackend, tf} from '../utils/tf';
 
 /** Rows of 6 values: NaN, +Inf, -Inf, then NaN, +Inf, -Inf mixed with finite values. */
 function poisoned(rows: number): tf.Tensor2D {
@@ -112,4 +112,28 @@ describe('StochasticResidual: a dropped branch of NaN / ±Inf adds exactly 0, it
     }
     expect(droppedSeen).toBeGreaterThan(0);
   });
+});
+
+describe.each(BACKENDS)('the one-kernel path (tfjs-node MulNoNan) and the where path agree exactly: backend %s', (backend) => {
+  test('op outputs and gradients on NaN / ±Inf rows, against the plain product where the product is exact', () => onBackend(backend, () => {
+    for (const rate of RATES) {
+      for (const seed of [1, 2, 3]) {
+        const x = poisoned(12);
+        const {out, grad} = withGrad((t) => dropPath(t, rate, {seed}), x);
+        const mask = dropPath(tf.ones([12, 3]), rate, {seed});
+        const masks = rowsOf(mask);
+        const xs = rowsOf(x);
+        out.forEach((row, r) => row.forEach((v, c) => {
+          const m = (masks[r] as number[])[c] as number;
+          // Kept: exactly x · scale (NaN stays NaN); dropped: exactly 0, gradient exactly 0.
+          if (m === 0) {
+            expect(v).toBe(0);
+            expect((grad[r] as number[])[c]).toBe(0);
+          } else {
+            expect(Object.is(v, Math.fround(((xs[r] as number[])[c] as number) * m)) || (Number.isNaN(v) && Number.isNaN(((xs[r] as number[])[c] as number)))).toBe(true);
+          }
+        }));
+      }
+    }
+  }));
 });
