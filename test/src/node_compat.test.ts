@@ -16,17 +16,28 @@ test('restores util.isNullOrUndefined where Node removed it (tfjs-node 4.22 call
   }
 });
 
-test('leaves an existing util.isNullOrUndefined alone', () => {
+test('replaces a deprecated util.isNullOrUndefined (DEP0051 on Node 22) with a quiet one that answers the same', () => {
   const u = util as unknown as Record<string, unknown>;
   const original = u.isNullOrUndefined;
-  const existing = (v: unknown) => v == null;
-  u.isNullOrUndefined = existing;
+  const warned: string[] = [];
+  const onWarning = (w: Error & {code?: string}) => warned.push(String(w.code));
+  process.on('warning', onWarning);
   try {
+    u.isNullOrUndefined = (v: unknown) => {
+      process.emitWarning('deprecated', {type: 'DeprecationWarning', code: 'DEP0051'});
+      return v === null || v === undefined;
+    };
     polyfillNodeUtil();
-    expect(u.isNullOrUndefined).toBe(existing);
+    const f = u.isNullOrUndefined as (v: unknown) => boolean;
+    expect([f(null), f(undefined), f(0), f(''), f(false)]).toEqual([true, true, false, false, false]);
   } finally {
     if (original === undefined) delete u.isNullOrUndefined; else u.isNullOrUndefined = original;
   }
+  return new Promise<void>((resolve) => setImmediate(() => {
+    process.off('warning', onWarning);
+    expect(warned).toEqual([]);
+    resolve();
+  }));
 });
 
 test('util.isArray answers as before without the DEP0044 warning (tfjs-node calls it on every file save)', () => {
