@@ -8,8 +8,8 @@ import type {Tensor} from '@tensorflow/tfjs-core';
 import {LayersModel, Sequential, layers} from '@tensorflow/tfjs-layers';
 
 import {StochasticResidual} from '../layers/stochastic_residual';
-import {findDropLayers} from '../src/internal/find_layers';
-import type {DropLayer} from '../src/internal/find_layers';
+import {findDropLayers} from './find_layers';
+import type {DropLayer} from './find_layers';
 import {describe, optional} from '../src/internal/validate';
 
 type Layer = InstanceType<typeof layers.Layer>;

@@ -14,7 +14,7 @@ const esbuild = require('esbuild');
 
 const root = path.resolve(__dirname, '..');
 const outdir = path.join(root, 'dist', 'browser');
-const entry = path.join(root, 'src', 'index.ts');
+const entry = path.join(root, 'index.ts');
 const TFJS = ['@tensorflow/tfjs-core', '@tensorflow/tfjs-layers', '@tensorflow/tfjs'];
 
 /** For the script-tag build: every tfjs import is the page's global `tf`. */

@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-import '../../src';
+import '../../index';
 import {tf} from '../utils/tf';
 
 const dir = path.resolve(__dirname, '..', 'fixtures', 'v0.1.0');

@@ -1,4 +1,4 @@
-import {DropPath, layers as dpLayers} from '../../src';
+import {DropPath, layers as dpLayers} from '../../index';
 import {Probe} from '../utils/probe';
 import {BACKENDS, onBackend, tf, trainingTensorCounts, zeroRows} from '../utils/tf';
 
@@ -168,7 +168,7 @@ describe('DropPath: bad input', () => {
   });
 
   test('the op rejects the same inputs with the argument named', () => {
-    const {dropPath} = jest.requireActual('../../src') as typeof import('../../src');
+    const {dropPath} = jest.requireActual('../../index') as typeof import('../../index');
     expect(() => dropPath(tf.ones([2]), 2)).toThrow(/dropPath: rate must be .*received 2\./);
     expect(() => dropPath(tf.ones([2]), 0.1, {mode: 'x' as never})).toThrow(/dropPath: opts\.mode must be one of/);
     expect(() => dropPath(tf.ones([2], 'int32'), 0.1)).toThrow(/dropPath: x must be a float32 tensor/);

@@ -3,7 +3,7 @@
  * exactly 0 to the output — also where it holds NaN or ±Inf — and the
  * gradient that flows back into a dropped row is exactly 0.
  */
-import {DropPath, StochasticResidual, dropPath} from '../../src';
+import {DropPath, StochasticResidual, dropPath} from '../../index';
 import {BACKENDS, onBackend, tf} from '../utils/tf';
 
 /** Rows of 6 values: NaN, +Inf, -Inf, then NaN, +Inf, -Inf mixed with finite values. */

@@ -3,7 +3,7 @@
  * valid after construction; null has one rule; configs and messages name what
  * the user passed.
  */
-import {DropPath, StochasticResidual, bottleneck, convBnAct, dropPath, layers as dpLayers, resnet} from '../../src';
+import {DropPath, StochasticResidual, bottleneck, convBnAct, dropPath, layers as dpLayers, resnet} from '../../index';
 import {roundTrip} from '../utils/io';
 import {tf} from '../utils/tf';
 

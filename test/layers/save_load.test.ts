@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
-import {DropPath, layers as dpLayers} from '../../src';
+import {DropPath, layers as dpLayers} from '../../index';
 
 import {roundTrip, saveToMemory} from '../utils/io';
 import {onBackend, tf} from '../utils/tf';

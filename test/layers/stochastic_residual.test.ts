@@ -1,4 +1,4 @@
-import {DropPath, StochasticResidual, layers as dpLayers} from '../../src';
+import {DropPath, StochasticResidual, layers as dpLayers} from '../../index';
 import {SeedStream, keepDecisions} from '../../src/internal/seed_stream';
 import {roundTrip} from '../utils/io';
 import {Probe} from '../utils/probe';

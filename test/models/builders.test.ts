@@ -1,4 +1,4 @@
-import {DropPath, StochasticResidual, bottleneck, convBnAct, planResNet, resnet, schedules} from '../../src';
+import {DropPath, StochasticResidual, bottleneck, convBnAct, planResNet, resnet, schedules} from '../../index';
 import {deriveSeed} from '../../src/internal/seeds';
 import {roundTrip} from '../utils/io';
 import {tf} from '../utils/tf';

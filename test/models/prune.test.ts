@@ -1,4 +1,4 @@
-import {DropPath, StochasticResidual, dropPathSummary, keepEvery, layers as dpLayers, pruneBlocks, resnet} from '../../src';
+import {DropPath, StochasticResidual, dropPathSummary, keepEvery, layers as dpLayers, pruneBlocks, resnet} from '../../index';
 import {roundTrip} from '../utils/io';
 import {tf} from '../utils/tf';
 

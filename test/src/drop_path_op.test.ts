@@ -1,4 +1,4 @@
-import {dropPath} from '../../src';
+import {dropPath} from '../../index';
 import {BACKENDS, onBackend, tf, tensorCounts, zeroRows} from '../utils/tf';
 
 describe.each(BACKENDS)('dropPath op on backend %s', (backend) => {

@@ -1,4 +1,4 @@
-import {schedules} from '../../src';
+import {schedules} from '../../index';
 import {blockRates} from '../../src/schedules';
 
 describe('depth schedules: golden values', () => {

@@ -4,7 +4,7 @@
  * significance ALPHA, and the output mean must match the input mean within a
  * bound derived from the output's variance.
  */
-import {layers as dpLayers, dropPath} from '../../src';
+import {layers as dpLayers, dropPath} from '../../index';
 import {binomialPmf, binomialTwoSided} from '../utils/stats';
 import {BACKENDS, onBackend, tf, zeroRows} from '../utils/tf';
 

@@ -1,5 +1,5 @@
 import {DropPath, DropPathScheduler, StochasticResidual, dropPathSummary, layers as dpLayers, resnet, schedules, timeSchedules}
-  from '../../src';
+  from '../../index';
 import {tf} from '../utils/tf';
 
 describe('time schedules: golden values per epoch', () => {

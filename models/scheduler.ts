@@ -2,10 +2,10 @@ import {Callback} from '@tensorflow/tfjs-layers';
 import type {LayersModel, Logs} from '@tensorflow/tfjs-layers';
 import type {Container} from '@tensorflow/tfjs-layers/dist/engine/container';
 
-import {findDropLayers} from '../internal/find_layers';
-import type {DropLayer} from '../internal/find_layers';
-import {checkRate, describe, optional} from '../internal/validate';
-import type {TimeSchedule} from '../schedules/time';
+import {findDropLayers} from './find_layers';
+import type {DropLayer} from './find_layers';
+import {checkRate, describe, optional} from '../src/internal/validate';
+import type {TimeSchedule} from '../src/schedules/time';
 
 /** Arguments of {@link DropPathScheduler}. */
 export interface DropPathSchedulerArgs {

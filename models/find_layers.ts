@@ -1,7 +1,7 @@
 import {layers} from '@tensorflow/tfjs-layers';
 
-import {DropPath} from '../../layers/drop_path';
-import {StochasticResidual} from '../../layers/stochastic_residual';
+import {DropPath} from '../layers/drop_path';
+import {StochasticResidual} from '../layers/stochastic_residual';
 
 type Layer = InstanceType<typeof layers.Layer>;
 

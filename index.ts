@@ -1,0 +1,43 @@
+/**
+ * tfjs-drop-path: Stochastic Depth (DropPath) for TensorFlow.js.
+ *
+ * The public API, written by hand. Importing this module registers the
+ * plugin's layer classes with `tf.serialization` (a side effect, so that
+ * `tf.loadLayersModel` finds them).
+ */
+import {DropPath, dropPathLayer} from './layers/drop_path';
+import {StochasticResidual, stochasticResidualLayer} from './layers/stochastic_residual';
+import {polyfillNodeUtil} from './src/internal/node_compat';
+
+polyfillNodeUtil();
+
+export {dropPath} from './src/ops/drop_path';
+export type {DropPathOptions} from './src/ops/drop_path';
+export {DropPath} from './layers/drop_path';
+export type {DropPathArgs} from './layers/drop_path';
+export {StochasticResidual} from './layers/stochastic_residual';
+export type {DropStrategy, StochasticResidualArgs} from './layers/stochastic_residual';
+export type {DropMode} from './src/internal/validate';
+export {version} from './src/version';
+
+export {bottleneck, convBnAct, planResNet, resnet} from './models/builders';
+export type {Activation, BlockPlan, BlockType, BottleneckArgs, ConvBnActArgs, ResNetArgs, StageSpec, StemSpec} from './models/builders';
+export {keepEvery, pruneBlocks} from './models/prune';
+export type {KeepSpec, PruneArgs} from './models/prune';
+export * as schedules from './src/schedules';
+export * as timeSchedules from './src/schedules/time';
+export type {TimeSchedule} from './src/schedules/time';
+export {DropPathScheduler} from './models/scheduler';
+export type {DropPathSchedulerArgs} from './models/scheduler';
+export {dropPathSummary} from './models/summary';
+export type {DropPathRow, DropPathSummary} from './models/summary';
+export type {DepthSchedule, DepthScheduleName} from './src/schedules';
+
+/** Layer factories, in the style of `tf.layers`. */
+export const layers = {
+  dropPath: dropPathLayer,
+  stochasticResidual: stochasticResidualLayer,
+};
+
+/** Every layer class this package registers with tf.serialization. */
+export const registeredClasses = [DropPath, StochasticResidual] as const;
