@@ -6,12 +6,12 @@ import type {LayerVariable, Shape} from '@tensorflow/tfjs-layers';
 import type {LayerArgs} from '@tensorflow/tfjs-layers/dist/engine/topology';
 import type {Kwargs, RegularizerFn} from '@tensorflow/tfjs-layers/dist/types';
 
-import {RateOverride} from '../src/internal/rate_override';
-import {maskRows} from '../src/ops/drop_path';
-import {SeedStream, keepDecisions} from '../src/internal/seed_stream';
-import {exactlyOne, isTraining} from '../src/internal/tensors';
-import {checkBoolean, checkInput, checkMode, checkRate, checkSeed, describe, optional} from '../src/internal/validate';
+import {DropDecision, defineDropControls} from '../src/internal/drop_decision';
+import type {DropSettings} from '../src/internal/drop_decision';
 import type {DropMode} from '../src/internal/validate';
+import {exactlyOne, isTraining} from '../src/internal/tensors';
+import {checkInput, describe, optional} from '../src/internal/validate';
+import {maskRows} from '../src/ops/drop_path';
 
 type Layer = InstanceType<typeof layers.Layer>;
 
@@ -19,14 +19,10 @@ type Layer = InstanceType<typeof layers.Layer>;
 export type DropStrategy = 'skip' | 'mask';
 const STRATEGIES: readonly DropStrategy[] = ['skip', 'mask'];
 
-/** Arguments of {@link StochasticResidual}. */
-export interface StochasticResidualArgs extends LayerArgs {
+/** Arguments of {@link StochasticResidual}: the drop settings (rate, mode, scaleByKeep, seed), the block and the usual layer args. */
+export interface StochasticResidualArgs extends LayerArgs, DropSettings {
   /** The residual branch: any layer, or a whole tf.sequential / tf.model. */
   branch: Layer;
-  /** Probability of dropping the branch, per sample ('row') or per call ('batch'). Writable later. */
-  rate: number;
-  /** Default 'row'. */
-  mode?: DropMode;
   /**
    * 'skip' (default): the branch runs only on the kept samples ('row') or
    * not at all on a call that drops ('batch'). 'mask': the branch runs on the
@@ -35,10 +31,6 @@ export interface StochasticResidualArgs extends LayerArgs {
   strategy?: DropStrategy;
   /** The shortcut path; default the identity. A layer (e.g. a 1×1 conv projection) when shapes change. */
   shortcut?: Layer | null;
-  /** Scale kept branches by 1/(1 − rate). Default true. */
-  scaleByKeep?: boolean;
-  /** Seed of the drop decisions: the same seed gives the same decisions in 'skip' and 'mask'. */
-  seed?: number;
 }
 
 function checkStrategy(strategy: unknown, where: string): DropStrategy {
@@ -139,14 +131,20 @@ export class StochasticResidual extends layers.Layer {
 
   readonly branch: Layer;
   readonly shortcut: Layer | null;
-  private currentMode: DropMode;
+  // Delegated to `drop` (defineDropControls below): one definition for both layer classes.
+  /** Probability of dropping a sample's branch; writable (validated), takes effect on the next call, saved. */
+  declare rate: number;
+  /** 'row' or 'batch'; writable (validated), takes effect on the next call, saved. */
+  declare mode: DropMode;
+  /** Whether kept samples are scaled by 1/(1 − rate); writable (validated), saved. */
+  declare scaleByKeep: boolean;
+  /** The seed of the decision stream, fixed at construction (assigning it throws). */
+  declare readonly seed: number | undefined;
+  /** The rate the next training call uses: a running DropPathScheduler's value, otherwise `rate`. */
+  declare readonly activeRate: number;
+  /** The drop's settings, seed stream and decisions (the same as a DropPath layer's with the same seed). */
+  readonly drop: DropDecision;
   private currentStrategy: DropStrategy;
-  private currentScaleByKeep: boolean;
-  private readonly fixedSeed: number | undefined;
-  private currentRate: number;
-  private readonly stream: SeedStream;
-  /** A DropPathScheduler's temporary rate, kept apart from `rate` (not saved; lapses when its fit ends). */
-  readonly rateOverride = new RateOverride();
 
   constructor(args: StochasticResidualArgs) {
     if (args === null || typeof args !== 'object') {
@@ -163,13 +161,8 @@ export class StochasticResidual extends layers.Layer {
     }
     this.branch = args.branch;
     this.shortcut = args.shortcut ?? null;
-    this.currentRate = checkRate(args.rate, 'StochasticResidual: rate');
-    this.currentMode = checkMode(optional(args.mode, 'row', 'StochasticResidual: mode'), 'StochasticResidual: mode');
+    this.drop = new DropDecision(args, () => (this.drop ? `StochasticResidual '${this.name}'` : 'StochasticResidual'));
     this.currentStrategy = checkStrategy(optional(args.strategy, 'skip', 'StochasticResidual: strategy'), 'StochasticResidual: strategy');
-    this.currentScaleByKeep = checkBoolean(optional(args.scaleByKeep, true, 'StochasticResidual: scaleByKeep'),
-      'StochasticResidual: scaleByKeep');
-    this.fixedSeed = checkSeed(args.seed, 'StochasticResidual: seed');
-    this.stream = new SeedStream(this.fixedSeed);
     // Weights are saved by name: two sub-layers with one name save, then fail to load.
     const names = [...layerNames(this.branch), ...(this.shortcut ? layerNames(this.shortcut) : [])];
     const dup = names.find((n, i) => names.indexOf(n) !== i);
@@ -177,24 +170,6 @@ export class StochasticResidual extends layers.Layer {
       throw new Error(`StochasticResidual: the branch and shortcut must have distinct layer names (their weights ` +
         `are saved by name), but '${dup}' appears twice.`);
     }
-  }
-
-  /** The drop probability; setting it takes effect on the next call. */
-  get rate(): number {
-    return this.currentRate;
-  }
-
-  set rate(rate: number) {
-    this.currentRate = checkRate(rate, `StochasticResidual '${this.name}': rate`);
-  }
-
-  /** 'row' or 'batch'; writable (validated), takes effect on the next call and is saved. */
-  get mode(): DropMode {
-    return this.currentMode;
-  }
-
-  set mode(mode: DropMode) {
-    this.currentMode = checkMode(mode, `StochasticResidual '${this.name}': mode`);
   }
 
   /** 'skip' or 'mask'; writable (validated), takes effect on the next call and is saved. */
@@ -206,36 +181,14 @@ export class StochasticResidual extends layers.Layer {
     this.currentStrategy = checkStrategy(strategy, `StochasticResidual '${this.name}': strategy`);
   }
 
-  /** Whether kept branches are scaled by 1/(1 − rate); writable (validated). */
-  get scaleByKeep(): boolean {
-    return this.currentScaleByKeep;
-  }
-
-  set scaleByKeep(value: boolean) {
-    this.currentScaleByKeep = checkBoolean(value, `StochasticResidual '${this.name}': scaleByKeep`);
-  }
-
-  /** The seed of the decision stream, fixed at construction. */
-  get seed(): number | undefined {
-    return this.fixedSeed;
-  }
-
-  set seed(_value: number | undefined) {
-    throw new Error(`StochasticResidual '${this.name}': seed is fixed at construction (it seeds the layer's ` +
-      'decision stream); create a new layer for another seed.');
-  }
-
-  /**
-   * The rate the next training call uses: a running DropPathScheduler's value
-   * while its fit lasts, otherwise `rate`.
-   */
-  get activeRate(): number {
-    return this.rateOverride.get() ?? this.currentRate;
-  }
-
   private children(): Layer[] {
     // Called by the base constructor before the children are set.
     return [this.branch, this.shortcut].filter((l): l is Layer => l != null);
+  }
+
+  /** The layers this block owns, branch first (what code that walks a model visits inside it). */
+  nestedLayers(): Layer[] {
+    return this.children();
   }
 
   override get trainable(): boolean {
@@ -370,14 +323,14 @@ export class StochasticResidual extends layers.Layer {
       this.invokeCallHook(inputs, kwargs);
       const where = `StochasticResidual '${this.name}'`;
       const x = checkInput(exactlyOne(inputs, where), `${where}: input`);
-      const rate = checkRate(this.activeRate, `${where}: rate`);
+      const rate = this.drop.callRate();
       const shortcut = this.shortcut ?
         exactlyOne(this.shortcut.apply(x, kwargs) as Tensor | Tensor[], `${where}: shortcut`) : x;
       if (!isTraining(kwargs) || rate === 0) return add(shortcut, this.runBranch(x, kwargs));
       if (rate === 1) return this.dropAll(shortcut);
       const scale = this.scaleByKeep ? 1 / (1 - rate) : 1;
       const batch = x.shape[0] as number;
-      const keep = keepDecisions(this.stream, this.mode === 'batch' ? 1 : batch, rate);
+      const {keep} = this.drop.next(batch, rate);
       if (this.strategy === 'mask') {
         const y = this.runBranch(x, kwargs);
         const maskShape = y.shape.map((_, i) => (i === 0 ? keep.length : 1));
@@ -422,14 +375,11 @@ export class StochasticResidual extends layers.Layer {
     this.checkSavedNames();
     const nest = (l: Layer) => ({className: l.getClassName(), config: l.getConfig()});
     const config: serialization.ConfigDict = {
-      rate: this.currentRate,
-      mode: this.mode,
+      ...this.drop.config(),
       strategy: this.strategy,
-      scaleByKeep: this.scaleByKeep,
       branch: nest(this.branch),
       shortcut: this.shortcut ? nest(this.shortcut) : null,
     };
-    if (this.fixedSeed !== undefined) config.seed = this.fixedSeed;
     return {...config, ...super.getConfig()};
   }
 
@@ -467,6 +417,8 @@ export class StochasticResidual extends layers.Layer {
     });
   }
 }
+// rate, mode, scaleByKeep (validated setters), seed (fixed) and activeRate, delegated to `drop`.
+defineDropControls(StochasticResidual.prototype, 'StochasticResidual');
 serialization.registerClass(StochasticResidual);
 
 /**

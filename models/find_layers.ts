@@ -1,17 +1,30 @@
 import {layers} from '@tensorflow/tfjs-layers';
 
-import {DropPath} from '../layers/drop_path';
-import {StochasticResidual} from '../layers/stochastic_residual';
+import {DropDecision} from '../src/internal/drop_decision';
+import type {DropControls} from '../src/internal/drop_decision';
 
 type Layer = InstanceType<typeof layers.Layer>;
 
-/** A layer whose drop rate can be read and set. */
-export type DropLayer = DropPath | StochasticResidual;
+/** A layer of this package that drops (DropPath, StochasticResidual): a layer with drop controls. */
+export type DropLayer = Layer & DropControls;
+
+/** Whether `layer` is a drop layer of this package (it owns a DropDecision). */
+export function isDropLayer(layer: unknown): layer is DropLayer {
+  return layer instanceof layers.Layer && (layer as {drop?: unknown}).drop instanceof DropDecision;
+}
+
+/** The layers a layer owns: a model's layers, or a wrapper's children (`nestedLayers()`). */
+export function nestedLayers(layer: Layer): Layer[] {
+  const wrapper = layer as {nestedLayers?: () => Layer[]};
+  if (typeof wrapper.nestedLayers === 'function') return wrapper.nestedLayers();
+  const inner = (layer as {layers?: Layer[]}).layers;
+  return Array.isArray(inner) ? inner : [];
+}
 
 /**
- * Every DropPath and StochasticResidual layer under `root` in depth order
- * (the order of `layers`), nested models and StochasticResidual branches
- * included. Each layer once, even when shared.
+ * Every drop layer under `root` in depth order (the order of `layers`),
+ * nested models and StochasticResidual branches included. Each layer once,
+ * even when shared.
  */
 export function findDropLayers(root: Layer): DropLayer[] {
   const found: DropLayer[] = [];
@@ -19,13 +32,8 @@ export function findDropLayers(root: Layer): DropLayer[] {
   const visit = (layer: Layer | null | undefined) => {
     if (!layer || seen.has(layer)) return;
     seen.add(layer);
-    if (layer instanceof DropPath || layer instanceof StochasticResidual) found.push(layer);
-    if (layer instanceof StochasticResidual) {
-      visit(layer.shortcut);
-      visit(layer.branch);
-    }
-    const inner = (layer as {layers?: Layer[]}).layers;
-    if (Array.isArray(inner)) inner.forEach(visit);
+    if (isDropLayer(layer)) found.push(layer);
+    nestedLayers(layer).forEach(visit);
   };
   visit(root);
   return found;

@@ -8,7 +8,7 @@ import type {Tensor} from '@tensorflow/tfjs-core';
 import {LayersModel, Sequential, layers} from '@tensorflow/tfjs-layers';
 
 import {StochasticResidual} from '../layers/stochastic_residual';
-import {findDropLayers} from './find_layers';
+import {findDropLayers, nestedLayers} from './find_layers';
 import type {DropLayer} from './find_layers';
 import {describe, optional} from '../src/internal/validate';
 
@@ -55,8 +55,7 @@ const isContainer = (l: unknown): l is LayersModel =>
 export function analyzeBlocks(model: Layer): BlockInfo[] {
   const parent = new Map<Layer, Layer>();
   const visit = (layer: Layer) => {
-    const children = layer instanceof StochasticResidual ? [layer.branch, layer.shortcut] :
-      isContainer(layer) ? layer.layers : [];
+    const children = nestedLayers(layer);
     for (const child of children) {
       if (child && !parent.has(child)) {
         parent.set(child, layer);

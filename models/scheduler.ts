@@ -105,7 +105,7 @@ export class DropPathScheduler extends Callback {
   }
 
   override async onTrainEnd(): Promise<void> {
-    for (const t of this.targets) t.layer.rateOverride.clear();
+    for (const t of this.targets) t.layer.drop.rateOverride.clear();
     this.targets = [];
     this.serving = null;
   }
@@ -125,6 +125,6 @@ export class DropPathScheduler extends Callback {
     if (!serving) return;
     const rate = checkRate(this.schedule(t, batch), `DropPathScheduler: the schedule's rate at epoch ${t}`);
     this.currentRate = rate;
-    for (const target of this.targets) target.layer.rateOverride.set(rate * target.share, serving.live);
+    for (const target of this.targets) target.layer.drop.rateOverride.set(rate * target.share, serving.live);
   }
 }

@@ -1,6 +1,5 @@
 import {layers} from '@tensorflow/tfjs-layers';
 
-import {StochasticResidual} from '../layers/stochastic_residual';
 import {analyzeBlocks} from './prune';
 
 type Layer = InstanceType<typeof layers.Layer>;
@@ -39,9 +38,9 @@ export interface DropPathSummary {
 export function dropPathSummary(model: Layer, opts: {print?: boolean | ((line: string) => void)} = {}): DropPathSummary {
   const rows: DropPathRow[] = analyzeBlocks(model).map(({layer: l, notRemovable}) => ({
     name: l.name,
-    type: l instanceof StochasticResidual ? 'StochasticResidual' : 'DropPath',
+    type: l.getClassName() as DropPathRow['type'],
     mode: l.mode,
-    strategy: l instanceof StochasticResidual ? l.strategy : 'mask',
+    strategy: l.strategy,
     rate: l.rate,
     activeRate: l.activeRate,
     removable: notRemovable === null,

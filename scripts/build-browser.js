@@ -33,7 +33,8 @@ async function main() {
   fs.mkdirSync(outdir, {recursive: true});
   const common = {entryPoints: [entry], bundle: true, target: 'es2020', sourcemap: true, logLevel: 'warning',
     legalComments: 'none'};
-  await esbuild.build({...common, format: 'esm', external: TFJS, outfile: path.join(outdir, 'tfjs-drop-path.esm.js')});
+  // The ES module leaves its npm dependencies to the user's bundler; the script-tag build carries seedrandom.
+  await esbuild.build({...common, format: 'esm', external: [...TFJS, 'seedrandom'], outfile: path.join(outdir, 'tfjs-drop-path.esm.js')});
   await esbuild.build({...common, format: 'iife', globalName: 'tfdp', minify: true, plugins: [globalTf],
     outfile: path.join(outdir, 'tfjs-drop-path.min.js')});
   for (const f of ['tfjs-drop-path.esm.js', 'tfjs-drop-path.min.js']) {

@@ -1,5 +1,5 @@
 import {DropPath, StochasticResidual, layers as dpLayers} from '../../index';
-import {SeedStream, keepDecisions} from '../../src/internal/seed_stream';
+import {DropDecision} from '../../src/internal/drop_decision';
 import {roundTrip} from '../utils/io';
 import {Probe} from '../utils/probe';
 import {binomialTwoSided} from '../utils/stats';
@@ -153,7 +153,7 @@ describe('StochasticResidual: semantics', () => {
     const {branch, probe} = denseBranch();
     const res = block(branch, {rate: 0.5, seed: 21});
     const y = res.apply(x, {training: true}) as tf.Tensor;
-    const keep = keepDecisions(new SeedStream(21), 16, 0.5);
+    const keep = new DropDecision({rate: 0.5, seed: 21}, () => 'twin').next(16, 0.5).keep;
     const kept = keep.filter((k) => k).length;
     expect(kept).toBeGreaterThan(0);
     expect(kept).toBeLessThan(16);
@@ -168,12 +168,12 @@ describe('StochasticResidual: semantics', () => {
   test("'skip' 'batch' does not run the branch on a call that drops", () => {
     const {branch, probe} = denseBranch();
     const res = block(branch, {rate: 0.5, mode: 'batch', seed: 4});
-    const stream = new SeedStream(4);
+    const twin = new DropDecision({rate: 0.5, mode: 'batch', seed: 4}, () => 'twin');
     let dropped = 0;
     for (let i = 0; i < 12; i++) {
       const before = probe.calls.length;
       const y = res.apply(x, {training: true}) as tf.Tensor;
-      const keep = keepDecisions(stream, 1, 0.5)[0];
+      const keep = twin.next(16, 0.5).keep[0];
       expect(probe.calls.length - before).toBe(keep ? 1 : 0);
       if (!keep) {
         dropped++;
@@ -235,7 +235,7 @@ describe("'skip' against the reference 'mask': same seed, same outputs and weigh
     skip.apply(x);
     refBranch.apply(x);
     refBranch.setWeights(skip.getWeights());
-    const keep = keepDecisions(new SeedStream(5), 12, 0.4);
+    const keep = new DropDecision({rate: 0.4, seed: 5}, () => 'twin').next(12, 0.4).keep;
     const rows = keep.flatMap((k, i) => (k ? [i] : []));
     expect(rows.length).toBeGreaterThan(0);
     expect(rows.length).toBeLessThan(12);
