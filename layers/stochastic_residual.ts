@@ -9,6 +9,7 @@ import type {Kwargs, RegularizerFn} from '@tensorflow/tfjs-layers/dist/types';
 import {DropDecision, defineDropControls} from '../src/internal/drop_decision';
 import type {DropSettings} from '../src/internal/drop_decision';
 import type {DropMode} from '../src/internal/validate';
+import {deserializeNested, nestConfig} from '../src/internal/nested';
 import {exactlyOne, isTraining} from '../src/internal/tensors';
 import {checkInput, describe, optional} from '../src/internal/validate';
 import {maskRows} from '../src/ops/drop_path';
@@ -373,12 +374,11 @@ export class StochasticResidual extends layers.Layer {
 
   override getConfig(): serialization.ConfigDict {
     this.checkSavedNames();
-    const nest = (l: Layer) => ({className: l.getClassName(), config: l.getConfig()});
     const config: serialization.ConfigDict = {
       ...this.drop.config(),
       strategy: this.strategy,
-      branch: nest(this.branch),
-      shortcut: this.shortcut ? nest(this.shortcut) : null,
+      branch: nestConfig(this.branch),
+      shortcut: this.shortcut ? nestConfig(this.shortcut) : null,
     };
     return {...config, ...super.getConfig()};
   }
@@ -386,29 +386,8 @@ export class StochasticResidual extends layers.Layer {
   static override fromConfig<T extends serialization.Serializable>(
       cls: serialization.SerializableConstructor<T>, config: serialization.ConfigDict,
       customObjects: serialization.ConfigDict = {}): T {
-    const layerName = typeof config.name === 'string' ? ` '${config.name}'` : '';
-    const build = (nested: unknown, what: string): Layer => {
-      const where = (field = what) => `StochasticResidual${layerName}: config field '${field}'`;
-      if (nested === null || typeof nested !== 'object' || Array.isArray(nested)) {
-        throw new Error(`${where()} must be {className, config} of the ${what} layer, but received ${describe(nested)}.`);
-      }
-      const n = nested as {className?: unknown; config?: unknown};
-      if (typeof n.className !== 'string') {
-        throw new Error(`${where(`${what}.className`)} must be a layer class name, but received ${describe(n.className)}.`);
-      }
-      if (n.config === null || typeof n.config !== 'object' || Array.isArray(n.config)) {
-        throw new Error(`${where(`${what}.config`)} must be the ${what} layer's config object, but received ${describe(n.config)}.`);
-      }
-      const entry = (customObjects[n.className] ?? serialization.SerializationMap.getMap().classNameMap[n.className]) as
-        unknown as [unknown, (cls: unknown, config: serialization.ConfigDict, customObjects: serialization.ConfigDict,
-          fastWeightInit: boolean) => Layer] | undefined;
-      if (!entry) {
-        throw new Error(`${where(`${what}.className`)}: class ${describe(n.className)} is not registered (import the package that defines ` +
-          'it before loading).');
-      }
-      const [ctor, fromConfig] = entry;
-      return fromConfig(ctor, n.config as serialization.ConfigDict, customObjects, false);
-    };
+    const owner = `StochasticResidual${typeof config.name === 'string' ? ` '${config.name}'` : ''}`;
+    const build = (nested: unknown, field: string) => deserializeNested(nested, field, owner, customObjects);
     const {branch, shortcut, ...rest} = config;
     return new cls({
       ...rest,
