@@ -7,9 +7,6 @@
  */
 import {DropPath, dropPathLayer} from './layers/drop_path';
 import {StochasticResidual, stochasticResidualLayer} from './layers/stochastic_residual';
-import {polyfillNodeUtil} from './src/internal/node_compat';
-
-polyfillNodeUtil();
 
 export {dropPath} from './src/ops/drop_path';
 export type {DropPathOptions} from './src/ops/drop_path';

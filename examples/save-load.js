@@ -11,6 +11,7 @@ process.env.TF_ENABLE_ONEDNN_OPTS ??= '0';
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
+require('tfjs-drop-path/node-compat');  // Node 22+: before tfjs-node (README: Node.js versions)
 const tf = require('@tensorflow/tfjs-node');
 const dp = require('tfjs-drop-path');
 

@@ -19,6 +19,7 @@ const os = require('os');
 const path = require('path');
 const {parseArgs} = require('util');
 
+require('tfjs-drop-path/node-compat');
 const tf = require('@tensorflow/tfjs-node');
 const dp = require('tfjs-drop-path');
 

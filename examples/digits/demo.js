@@ -313,6 +313,7 @@ async function main() {
     return;
   }
   const started = Date.now();
+  require('tfjs-drop-path/node-compat');  // Node 22+: before tfjs-node (README: Node.js versions)
   const tf = require('@tensorflow/tfjs-node');
   const dp = require('tfjs-drop-path');
 

@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
-const script = path.resolve(__dirname, '..', '..', 'scripts', 'install-tfjs-node.js');
+const script = path.resolve(__dirname, '..', '..', 'bin', 'install-tfjs-node.js');
 
 function run(args: string[], cwd: string, env: Record<string, string> = {}) {
   const r = cp.spawnSync(process.execPath, [script, ...args], {cwd, encoding: 'utf8',

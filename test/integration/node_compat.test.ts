@@ -1,3 +1,5 @@
+import {runNode} from '../utils/run_node';
+import {unexpectedStderr} from '../utils/stderr';
 import {polyfillNodeUtil} from '../../src/internal/node_compat';
 
 // The real module object, which tfjs-node's compiled code reads at call time.
@@ -59,4 +61,42 @@ test('util.isArray answers as before without the DEP0044 warning (tfjs-node call
     expect(warned).toEqual([]);
     resolve();
   }));
+});
+
+describe('the explicit entry, as the README tells Node 22+ users to write it (this Node: process.version)', () => {
+  const major = Number(process.versions.node.split('.')[0]);
+  const run = (first: string) => runNode(['-e', `${first}
+    const tf = require('@tensorflow/tfjs-node');
+    const y = tf.add(tf.ones([2]), 1);
+    console.log(Array.from(y.dataSync()).join(','));`]);
+
+  test("with require('tfjs-drop-path/node-compat') first: tfjs-node runs, and nothing is printed on stderr", () => {
+    const r = run("require('tfjs-drop-path/node-compat');");
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toBe('2,2');
+    expect(unexpectedStderr(r.stderr)).toEqual([]);
+  });
+
+  test('without it: what the README says happens on this Node version', () => {
+    const r = run('');
+    if (major >= 23) {
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toMatch(/TypeError: \(0 , util_1\.isNullOrUndefined\) is not a function/);
+    } else if (major === 22) {
+      expect(r.status).toBe(0);
+      expect(r.stderr).toMatch(/DEP0051/);
+    } else {
+      expect(r.status).toBe(0);
+      expect(unexpectedStderr(r.stderr)).toEqual([]);
+    }
+  });
+
+  test('importing the main entry does not patch node:util', () => {
+    const r = runNode(['-e', `
+      const util = require('util');
+      const before = [util.isNullOrUndefined, util.isArray];
+      require('tfjs-drop-path');
+      console.log(before[0] === util.isNullOrUndefined && before[1] === util.isArray);`]);
+    expect(r.stdout.trim()).toBe('true');
+  });
 });

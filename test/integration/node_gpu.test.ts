@@ -23,6 +23,7 @@ test('tfjs-node-gpu and tfjs-node agree on version, tfjs dependency and binding 
 test('the plugin runs, trains and saves/loads on @tensorflow/tfjs-node-gpu (CPU fallback here)', () => {
   const script = `
     const fs = require('fs'); const os = require('os'); const path = require('path');
+    require('tfjs-drop-path/node-compat');
     const tf = require('@tensorflow/tfjs-node-gpu');
     const dp = require('tfjs-drop-path');
     (async () => {

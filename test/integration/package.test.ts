@@ -45,6 +45,7 @@ test('the build ships types and does not bundle tfjs', () => {
 test('require and import load one copy: same class, registered once', () => {
   const out = node(['--input-type=module', '-e', `
     import {createRequire} from 'module';
+    import 'tfjs-drop-path/node-compat';
     import * as tf from '@tensorflow/tfjs-node';
     import * as esm from 'tfjs-drop-path';
     const cjs = createRequire(import.meta.url)('tfjs-drop-path');
@@ -60,6 +61,7 @@ test('require and import load one copy: same class, registered once', () => {
 
 test('CommonJS users load the plugin with require', () => {
   const out = node(['-e', `
+    require('tfjs-drop-path/node-compat');
     const tf = require('@tensorflow/tfjs-node');
     const dp = require('tfjs-drop-path');
     const y = dp.dropPath(tf.ones([4, 2]), 1);

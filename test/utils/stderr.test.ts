@@ -8,6 +8,8 @@ const startup = [
     'the environment variable `TF_ENABLE_ONEDNN_OPTS=0`.',
   'I1129 10:33:26.123456   12 cpu_feature_guard.cc:210] This TensorFlow binary is optimized to use available CPU ' +
     'instructions in performance-critical operations.',
+  'To enable the following instructions: AVX2 AVX512F AVX512_VNNI AVX512_BF16 AVX_VNNI FMA, in other operations, ' +
+    'rebuild TensorFlow with the appropriate compiler flags.',
   '',
 ].join('\n');
 
@@ -24,4 +26,9 @@ test.each([
   ['a libtensorflow error', 'E0000 00:00:1795948540.322498    3088 some_file.cc:12] something broke'],
 ])('%s still counts', (_what, line) => {
   expect(unexpectedStderr(`${startup}\n${line}\n`).length).toBeGreaterThan(0);
+});
+
+test("cpu_feature_guard's second line is dropped only right after it", () => {
+  const second = 'To enable the following instructions: AVX2, in other operations, rebuild TensorFlow with the appropriate compiler flags.';
+  expect(unexpectedStderr(`Error: boom\n${second}\n`)).toEqual(['Error: boom', second]);
 });

@@ -2,6 +2,8 @@
  * The tfjs instance the tests use: tfjs-node (backend 'tensorflow'), which
  * also registers the pure-JS 'cpu' backend. Imported once; never reset.
  */
+// Node 22+: the explicit compatibility entry, before tfjs-node (as users write it).
+import '../../src/node_compat';
 import * as tf from '@tensorflow/tfjs-node';
 
 export {tf};

@@ -13,11 +13,12 @@
  *      build the binding from source with node-gyp.
  *   4. neither works                     -> a message saying what was tried.
  *
- * Usage (from the project whose node_modules holds tfjs-node):
- *   node node_modules/tfjs-drop-path/scripts/install-tfjs-node.js
+ * Run on purpose, never as an install script (from the project whose
+ * node_modules holds tfjs-node):
+ *   npx tfjs-drop-path install-tfjs-node
  *        [--root DIR] [--package NAME]... [--wheel FILE] [--offline] [--force] [--quiet]
  * --root DIR   the project folder (default: the current directory)
- * --if-root    do nothing when run as a dependency's install script (postinstall)
+ * --if-root    do nothing when npm runs it for another project than --root
  * Environment: TFJS_TF_WHEEL (wheel file), TFJS_TF_WHEEL_SPEC (pip spec,
  * default tensorflow-cpu==2.21.0), TFJS_INSTALL_OFFLINE=1 (skip step 2).
  */
@@ -235,8 +236,8 @@ function installOne(name, opts) {
   return {name, status: 'failed', tried};
 }
 
-function main() {
-  const opts = parseArgs(process.argv.slice(2));
+function main(argv = process.argv.slice(2)) {
+  const opts = parseArgs(argv);
   // npm sets INIT_CWD to where `npm install` ran: when that is another
   // project, this package is being installed as a dependency: leave its
   // tfjs-node to it (the user runs this script by hand if needed).
@@ -246,9 +247,8 @@ function main() {
   }
   const major = Number(process.versions.node.split('.')[0]);
   if (major >= 23) {
-    log(`Node ${process.versions.node}: @tensorflow/tfjs-node 4.22 calls ` +
-      'util.isNullOrUndefined, which Node 23 removed. Supported: Node 20 and 22. ' +
-      'The binding is still built; loading tfjs-drop-path first installs a polyfill.');
+    log(`Node ${process.versions.node}: @tensorflow/tfjs-node 4.22 calls util.isNullOrUndefined, which ` +
+      "Node 23 removed: require('tfjs-drop-path/node-compat') before '@tensorflow/tfjs-node'.");
   }
   const names = opts.packages.length ? opts.packages : DEFAULT_PACKAGES;
   let failed = false;
@@ -275,7 +275,7 @@ function main() {
       ...res.tried.map((t, i) => `  ${i + 1}. ${t}`),
       'What to do:',
       '  - download a TensorFlow wheel on a machine with access (pip download --no-deps ' +
-        `${DEFAULT_WHEEL_SPEC}) and run: node scripts/install-tfjs-node.js --wheel /path/to/file.whl`,
+        `${DEFAULT_WHEEL_SPEC}) and run: npx tfjs-drop-path install-tfjs-node --wheel /path/to/file.whl`,
       '  - or put a libtensorflow 2.x tarball where tfjs-node can reach it (TFJS_NODE_CDN_STORAGE)',
       '  - needs python3, make and a C++ compiler (node-gyp) and Node\'s headers (npm config nodedir).',
       '',
@@ -284,4 +284,6 @@ function main() {
   process.exit(failed ? 1 : 0);
 }
 
-main();
+if (require.main === module) main();
+
+module.exports = {main};
