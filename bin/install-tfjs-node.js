@@ -37,7 +37,7 @@ const LIBTF_VERSION = '2.9.1'; // the soname tfjs-node 4.x links against
 function parseArgs(argv) {
   const opts = {packages: [], wheel: process.env.TFJS_TF_WHEEL || '',
     offline: process.env.TFJS_INSTALL_OFFLINE === '1', force: false,
-    quiet: false, ifRoot: false};
+    quiet: false, ifRoot: false, staged: new Map()};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--package') opts.packages.push(argv[++i]);
@@ -151,10 +151,36 @@ function obtainWheel(opts, py, tried) {
   return path.join(dir, got);
 }
 
-/** Extracts libtensorflow + C headers from the wheel into <pkg>/deps. */
-function stageFromWheel(dir, wheel, py) {
+/**
+ * Gives `deps` the same files as `from` (another package's deps staged from
+ * the same wheel) as hard links: one copy of libtensorflow (1.1 GB) on disk
+ * for tfjs-node and tfjs-node-gpu. Falls back to copying across file systems.
+ */
+function linkTree(from, to) {
+  fs.mkdirSync(to, {recursive: true});
+  for (const entry of fs.readdirSync(from, {withFileTypes: true})) {
+    const src = path.join(from, entry.name);
+    const dst = path.join(to, entry.name);
+    if (entry.isSymbolicLink()) fs.symlinkSync(fs.readlinkSync(src), dst);
+    else if (entry.isDirectory()) linkTree(src, dst);
+    else {
+      try {
+        fs.linkSync(src, dst);
+      } catch {
+        fs.copyFileSync(src, dst);
+      }
+    }
+  }
+}
+
+/** Extracts libtensorflow + C headers from the wheel into <pkg>/deps (or links them from `sharedDeps`). */
+function stageFromWheel(dir, wheel, py, sharedDeps) {
   const deps = path.join(dir, 'deps');
   fs.rmSync(deps, {recursive: true, force: true});
+  if (sharedDeps) {
+    linkTree(sharedDeps, deps);
+    return;
+  }
   fs.mkdirSync(path.join(deps, 'lib'), {recursive: true});
   const script = `
 import sys, zipfile, os, shutil
@@ -221,7 +247,8 @@ function installOne(name, opts) {
     const wheel = obtainWheel(opts, py, tried);
     tried.push(`libtensorflow from ${path.basename(wheel)}, binding built with node-gyp`);
     log(`${name}: staging libtensorflow from ${path.basename(wheel)}; building the binding (≈30 s)…`);
-    stageFromWheel(dir, wheel, py);
+    stageFromWheel(dir, wheel, py, opts.staged.get(wheel));
+    opts.staged.set(wheel, path.join(dir, 'deps'));
     // The package's own script finds deps/lib, tries the prebuilt addon
     // (fails offline) and falls back to building from source.
     const r = cp.spawnSync(process.execPath, ['scripts/install.js', kind],

@@ -20,6 +20,15 @@ test('tfjs-node-gpu and tfjs-node agree on version, tfjs dependency and binding 
   expect(fs.existsSync(path.join(ROOT, 'node_modules/@tensorflow/tfjs-node-gpu/deps/lib/libtensorflow.so.2.9.1'))).toBe(true);
 });
 
+test('staged by the offline route, the two packages share one copy of libtensorflow on disk (hard links)', () => {
+  const lib = (p: string) => path.join(ROOT, 'node_modules', p, 'deps', 'lib', 'libtensorflow_cc.so.2');
+  const cpu = lib('@tensorflow/tfjs-node');
+  const gpu = lib('@tensorflow/tfjs-node-gpu');
+  // Only the offline route stages this file; tfjs-node's own (CDN) route lays out other files.
+  if (!fs.existsSync(cpu) || !fs.existsSync(gpu)) return;
+  expect(fs.statSync(gpu).ino).toBe(fs.statSync(cpu).ino);
+});
+
 test('the plugin runs, trains and saves/loads on @tensorflow/tfjs-node-gpu (CPU fallback here)', () => {
   const script = `
     const fs = require('fs'); const os = require('os'); const path = require('path');
