@@ -7,7 +7,7 @@
  * method's time is the median over many steps after a warm-up, and its
  * speed-up is median(no drop path) / median(method) from the same run.
  *
- * Usage: node scripts/bench.js [--steps N] [--warmup N] [--rates 0.1,0.5]
+ * Usage: node bench/bench.js [--steps N] [--warmup N] [--rates 0.1,0.5]
  *                              [--sizes 16,32] [--out DIR] [--smoke]
  */
 // Quiet libtensorflow's start-up lines (README: "What you see at start-up"); values you set are kept.
@@ -36,7 +36,7 @@ const STEPS = Number(argv.steps ?? (smoke ? 2 : 40));
 const WARMUP = Number(argv.warmup ?? (smoke ? 1 : 5));
 const RATES = (argv.rates ?? (smoke ? '0.5' : '0.1,0.2,0.3,0.5')).split(',').map(Number);
 const SIZES = (argv.sizes ?? (smoke ? '8' : '16,32')).split(',').map(Number);
-const OUT = argv.out ?? (smoke ? fs.mkdtempSync(path.join(os.tmpdir(), 'tfdp-bench-')) : 'bench');
+const OUT = argv.out ?? (smoke ? fs.mkdtempSync(path.join(os.tmpdir(), 'tfdp-bench-')) : __dirname);
 const BATCH = smoke ? 8 : 32;
 const CHANNELS = smoke ? 16 : 64;
 const BLOCKS = smoke ? 2 : 8;
