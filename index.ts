@@ -18,7 +18,7 @@ export type {DropMode} from './src/internal/validate';
 export {version} from './src/version';
 
 export {bottleneck, convBnAct, planResNet, resnet} from './models/builders';
-export type {Activation, BlockPlan, BlockType, BottleneckArgs, ConvBnActArgs, ResNetArgs, StageSpec, StemSpec} from './models/builders';
+export type {Activation, BlockOptions, BlockPlan, BlockType, BottleneckArgs, ConvBnActArgs, ResNetArgs, StageSpec, StemSpec} from './models/builders';
 export {keepEvery, pruneBlocks} from './models/prune';
 export type {KeepSpec, PruneArgs} from './models/prune';
 export * as schedules from './src/schedules';

@@ -25,7 +25,7 @@ export interface ConvBnActArgs {
   strides?: number;
   /** Default 'relu'; null for none. */
   activation?: Activation | null;
-  /** Prefix of the layer names: `${name}_conv`, `${name}_bn`, `${name}_act`. */
+  /** Prefix of the layer names: `${name}_conv`, `${name}_bn`, `${name}_act`. Default: tfjs' own unique names. */
   name?: string;
   /** Seed of the kernel initializer (He normal). */
   seed?: number;
@@ -48,21 +48,12 @@ export interface ConvBnActArgs {
 export type BlockType = 'dropPath' | 'stochasticResidual' | 'plain';
 const BLOCK_TYPES: readonly BlockType[] = ['dropPath', 'stochasticResidual', 'plain'];
 
-export interface BottleneckArgs {
-  /** Output channels of the block. */
-  filters: number;
+/** The options a bottleneck block takes, which `resnet` passes to every block. */
+export interface BlockOptions {
   /** The inner (bottleneck) width is filters / reduction. Default 4. */
   reduction?: number;
-  /** Stride of the 3×3 conv and of the projection shortcut. Default 1. */
-  strides?: number;
-  /** Drop rate of the DropPath on the branch. Default 0 (the layer is still there, for schedules). */
-  dropPathRate?: number;
   /** DropPath granularity. Default 'row'. */
   dropPathMode?: DropMode;
-  /** Prefix of every layer name of the block. */
-  name?: string;
-  /** Seed of the block's initializers and of its DropPath stream. */
-  seed?: number;
   /**
    * Start the branch's last BatchNorm at gamma = 0, so that every block starts
    * as its shortcut (Goyal et al. 2017; timm's `zero_init_last`). Default
@@ -71,10 +62,23 @@ export interface BottleneckArgs {
   zeroInitLastBn?: boolean;
   /** BatchNorm momentum of every convBnAct in the block. Default 0.9. */
   bnMomentum?: number;
-  /** Default 'dropPath'. */
+  /** How the block carries its drop (see {@link BlockType}). Default 'dropPath'. */
   blockType?: BlockType;
   /** With blockType 'stochasticResidual': 'skip' (default) or 'mask'. */
   strategy?: DropStrategy;
+}
+
+export interface BottleneckArgs extends BlockOptions {
+  /** Output channels of the block. */
+  filters: number;
+  /** Stride of the 3×3 conv and of the projection shortcut. Default 1. */
+  strides?: number;
+  /** Drop rate of the DropPath on the branch. Default 0 (the layer is still there, for schedules). */
+  dropPathRate?: number;
+  /** Prefix of every layer name of the block. Default: tfjs' own unique names. */
+  name?: string;
+  /** Seed of the block's initializers and of its drop stream. */
+  seed?: number;
 }
 
 export interface StageSpec {
@@ -92,7 +96,7 @@ export interface StemSpec {
   strides?: number;
 }
 
-export interface ResNetArgs {
+export interface ResNetArgs extends BlockOptions {
   /** [height, width, channels]. */
   inputShape: number[];
   numClasses: number;
@@ -101,28 +105,20 @@ export interface ResNetArgs {
   dropPathRate?: number;
   /** How rates spread over the blocks in depth order. Default 'linear'. */
   schedule?: DepthScheduleName | DepthSchedule | readonly number[];
-  dropPathMode?: DropMode;
   /** Default: a 3×3 convBnAct with max(8, stages[0].filters / reduction) filters, stride 1; null for none. */
   stem?: StemSpec | null;
-  reduction?: number;
-  /** Seed of all initializers and DropPath streams: the same seed, the same model. */
+  /** Seed of all initializers and drop streams: the same seed, the same model. */
   seed?: number;
-  /** Passed to every bottleneck. Default false. */
-  zeroInitLastBn?: boolean;
-  /** BatchNorm momentum of every convBnAct. Default 0.9. */
-  bnMomentum?: number;
-  /** How every block carries its drop (see {@link BlockType}). Default 'dropPath'. */
-  blockType?: BlockType;
-  /** With blockType 'stochasticResidual': 'skip' (default) or 'mask'. */
-  strategy?: DropStrategy;
   /** Model name. Default 'resnet'. */
   name?: string;
 }
 
-let autoNames = 0;
-function uniqueName(prefix: string): string {
-  autoNames += 1;
-  return `${prefix}${autoNames}`;
+/**
+ * `${prefix}_${suffix}` for a named block; undefined without a name, so that
+ * tfjs-layers gives the layer its own unique name.
+ */
+function layerName(prefix: string | undefined, suffix: string): string | undefined {
+  return prefix === undefined ? undefined : `${prefix}_${suffix}`;
 }
 
 function positiveInt(value: unknown, where: string): number {
@@ -166,20 +162,20 @@ export function convBnAct(x: SymbolicTensor, args: ConvBnActArgs): SymbolicTenso
   const kernelSize = positiveInt(args.kernelSize, `${where}: kernelSize`);
   const strides = positiveInt(optional(args.strides, 1, `${where}: strides`), `${where}: strides`);
   const seed = checkSeed(args.seed, `${where}: seed`);
-  const name = optional(args.name, undefined, `${where}: name`) ?? uniqueName('conv_bn_act');
+  const name = optional<string | undefined>(args.name, undefined, `${where}: name`);
   let y = layers.conv2d({
-    filters, kernelSize, strides, padding: 'same', useBias: false, name: `${name}_conv`,
+    filters, kernelSize, strides, padding: 'same', useBias: false, name: layerName(name, 'conv'),
     kernelInitializer: initializers.heNormal({seed}),
   }).apply(x) as SymbolicTensor;
   const momentum = optional(args.bnMomentum, 0.9, `${where}: bnMomentum`);
   if (typeof momentum !== 'number' || !(momentum >= 0 && momentum < 1)) {
     throw new Error(`${where}: bnMomentum must be a number in [0, 1), but received ${describe(momentum)}.`);
   }
-  y = layers.batchNormalization({name: `${name}_bn`, gammaInitializer: optional(args.gammaInitializer, 'ones', `${where}: gammaInitializer`), momentum})
+  y = layers.batchNormalization({name: layerName(name, 'bn'), gammaInitializer: optional(args.gammaInitializer, 'ones', `${where}: gammaInitializer`), momentum})
     .apply(y) as SymbolicTensor;
   const activation = args.activation === undefined ? 'relu' : args.activation;
   if (activation !== null) {
-    y = layers.activation({activation, name: `${name}_act`}).apply(y) as SymbolicTensor;
+    y = layers.activation({activation, name: layerName(name, 'act')}).apply(y) as SymbolicTensor;
   }
   return y;
 }
@@ -211,7 +207,7 @@ export function bottleneck(x: SymbolicTensor, args: BottleneckArgs): SymbolicTen
   const strides = positiveInt(optional(args.strides, 1, `${where}: strides`), `${where}: strides`);
   const rate = checkRate(optional(args.dropPathRate, 0, `${where}: dropPathRate`), `${where}: dropPathRate`);
   const seed = checkSeed(args.seed, `${where}: seed`);
-  const name = optional(args.name, undefined, `${where}: name`) ?? uniqueName('bottleneck');
+  const name = optional<string | undefined>(args.name, undefined, `${where}: name`);
   const mid = filters / reduction;
 
   const bnMomentum = args.bnMomentum;
@@ -226,35 +222,35 @@ export function bottleneck(x: SymbolicTensor, args: BottleneckArgs): SymbolicTen
   }
   const mode = optional(args.dropPathMode, 'row', `${where}: dropPathMode`);
   const makeBranch = (inp: SymbolicTensor) => {
-    let b = convBnAct(inp, {filters: mid, kernelSize: 1, name: `${name}_reduce`, seed: subSeed(seed, 'reduce'), bnMomentum});
-    b = convBnAct(b, {filters: mid, kernelSize: 3, strides, name: `${name}_conv`, seed: subSeed(seed, 'conv'), bnMomentum});
-    return convBnAct(b, {filters, kernelSize: 1, activation: null, name: `${name}_expand`, seed: subSeed(seed, 'expand'),
+    let b = convBnAct(inp, {filters: mid, kernelSize: 1, name: layerName(name, 'reduce'), seed: subSeed(seed, 'reduce'), bnMomentum});
+    b = convBnAct(b, {filters: mid, kernelSize: 3, strides, name: layerName(name, 'conv'), seed: subSeed(seed, 'conv'), bnMomentum});
+    return convBnAct(b, {filters, kernelSize: 1, activation: null, name: layerName(name, 'expand'), seed: subSeed(seed, 'expand'),
       gammaInitializer: zeroInit ? 'zeros' : 'ones', bnMomentum});
   };
   const project = inChannels !== filters || strides !== 1;
   const makeShortcut = (inp: SymbolicTensor) => convBnAct(inp, {filters, kernelSize: 1, strides, activation: null,
-    name: `${name}_shortcut`, seed: subSeed(seed, 'shortcut'), bnMomentum});
+    name: layerName(name, 'shortcut'), seed: subSeed(seed, 'shortcut'), bnMomentum});
 
   let sum: SymbolicTensor;
   if (blockType === 'stochasticResidual') {
     // Branch and shortcut become nested models that the wrapper owns and skips.
     const sub = (suffix: string, make: (inp: SymbolicTensor) => SymbolicTensor) => {
-      const inp = input({shape: x.shape.slice(1) as number[], name: `${name}_${suffix}_input`});
-      return model({inputs: inp, outputs: make(inp), name: `${name}_${suffix}_path`});
+      const inp = input({shape: x.shape.slice(1) as number[], name: layerName(name, `${suffix}_input`)});
+      return model({inputs: inp, outputs: make(inp), name: layerName(name, `${suffix}_path`)});
     };
     sum = new StochasticResidual({
       branch: sub('branch', makeBranch), shortcut: project ? sub('shortcut', makeShortcut) : null,
-      rate, mode, strategy: optional(args.strategy, 'skip', `${where}: strategy`), seed: subSeed(seed, 'drop'), name: `${name}_residual`,
+      rate, mode, strategy: optional(args.strategy, 'skip', `${where}: strategy`), seed: subSeed(seed, 'drop'), name: layerName(name, 'residual'),
     }).apply(x) as SymbolicTensor;
   } else {
     let branch = makeBranch(x);
     if (blockType === 'dropPath') {
-      branch = new DropPath({rate, mode, seed: subSeed(seed, 'drop'), name: `${name}_drop_path`}).apply(branch) as SymbolicTensor;
+      branch = new DropPath({rate, mode, seed: subSeed(seed, 'drop'), name: layerName(name, 'drop_path')}).apply(branch) as SymbolicTensor;
     }
     const shortcut = project ? makeShortcut(x) : x;
-    sum = layers.add({name: `${name}_add`}).apply([shortcut, branch]) as SymbolicTensor;
+    sum = layers.add({name: layerName(name, 'add')}).apply([shortcut, branch]) as SymbolicTensor;
   }
-  return layers.activation({activation: 'relu', name: `${name}_out`}).apply(sum) as SymbolicTensor;
+  return layers.activation({activation: 'relu', name: layerName(name, 'out')}).apply(sum) as SymbolicTensor;
 }
 
 /** The per-block plan of a resnet: name, filters, strides and drop rate, in depth order. */

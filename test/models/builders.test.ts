@@ -92,6 +92,19 @@ describe('bottleneck', () => {
   });
 });
 
+test("unnamed blocks take tfjs-layers' own unique names, and two of them save and load in one model", async () => {
+  const x = tf.input({shape: [8, 8, 8]});
+  const y = bottleneck(bottleneck(x, {filters: 8, dropPathRate: 0.2}), {filters: 8, dropPathRate: 0.2, blockType: 'stochasticResidual'});
+  const m = tf.model({inputs: x, outputs: y});
+  const names = m.layers.map((l) => l.name);
+  expect(new Set(names).size).toBe(names.length);
+  expect(names.some((n) => /^conv2d_Conv2D\d+$/.test(n))).toBe(true);
+  expect(names.some((n) => /^drop_path_DropPath\d+$/.test(n))).toBe(true);
+  const loaded = await roundTrip(m);
+  const input = tf.ones([1, 8, 8, 8]);
+  expect(Array.from((loaded.predict(input) as tf.Tensor).dataSync())).toEqual(Array.from((m.predict(input) as tf.Tensor).dataSync()));
+});
+
 describe('resnet', () => {
   const args = {
     inputShape: [12, 12, 1], numClasses: 3, dropPathRate: 0.4, seed: 1,
