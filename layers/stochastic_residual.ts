@@ -9,7 +9,7 @@ import type {Kwargs, RegularizerFn} from '@tensorflow/tfjs-layers/dist/types';
 import {DropDecision, defineDropControls} from '../src/internal/drop_decision';
 import type {DropSettings} from '../src/internal/drop_decision';
 import type {DropMode} from '../src/internal/validate';
-import {deserializeNested, nestConfig} from '../src/internal/nested';
+import {deserializeNested, nestConfig, setChildWeights} from '../src/internal/nested';
 import {exactlyOne, isTraining} from '../src/internal/tensors';
 import {checkInput, describe, optional} from '../src/internal/validate';
 import {maskRows} from '../src/ops/drop_path';
@@ -233,15 +233,7 @@ export class StochasticResidual extends layers.Layer {
   }
 
   override setWeights(weights: Tensor[]): void {
-    let offset = 0;
-    for (const child of this.children()) {
-      const n = child.weights.length;
-      child.setWeights(weights.slice(offset, offset + n));
-      offset += n;
-    }
-    if (offset !== weights.length) {
-      throw new Error(`StochasticResidual '${this.name}': setWeights expected ${offset} tensors, but received ${weights.length}.`);
-    }
+    setChildWeights(this.children(), weights, `StochasticResidual '${this.name}'`);
   }
 
   override build(inputShape: Shape | Shape[]): void {

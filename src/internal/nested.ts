@@ -6,6 +6,7 @@
  * one.
  */
 import {serialization} from '@tensorflow/tfjs-core';
+import type {Tensor} from '@tensorflow/tfjs-core';
 import type {layers} from '@tensorflow/tfjs-layers';
 
 import {describe} from './validate';
@@ -51,4 +52,18 @@ export function deserializeNested(nested: unknown, field: string, owner: string,
   }
   const [cls, fromConfig] = entry;
   return fromConfig(cls, config as serialization.ConfigDict, customObjects);
+}
+
+/** Splits `weights` over `children` in order (each takes as many as it has), as a wrapper's setWeights must. */
+export function setChildWeights(children: Layer[], weights: Tensor[], owner: string): void {
+  const expected = children.reduce((n, c) => n + c.weights.length, 0);
+  if (expected !== weights.length) {
+    throw new Error(`${owner}: setWeights expected ${expected} tensors, but received ${weights.length}.`);
+  }
+  let offset = 0;
+  for (const child of children) {
+    const n = child.weights.length;
+    child.setWeights(weights.slice(offset, offset + n));
+    offset += n;
+  }
 }
