@@ -1,0 +1,83 @@
+/**
+ * Batch normalization in training mode, the first building block of fast
+ * residual blocks on tfjs-node (issue 11; not yet used by the builders).
+ *
+ * On the `tensorflow` backend (tfjs-node, tfjs-node-gpu) the forward pass is
+ * one TensorFlow `FusedBatchNormV3` kernel and the backward pass one
+ * `FusedBatchNormGradV3`, in a custom gradient; tfjs-layers' BatchNormalization
+ * builds the same from dozens of small element-wise ops. Every other backend
+ * computes the same thing with `tf.moments` and `tf.batchNorm`.
+ */
+import {backend, batchNorm, customGrad, moments, tidy} from '@tensorflow/tfjs-core';
+import type {GradSaveFunc, Tensor, Tensor1D} from '@tensorflow/tfjs-core';
+
+/** The result of a training-mode batch normalization. */
+export interface BatchNormTrainResult {
+  /** The normalized, scaled and shifted input (differentiable in x, gamma and beta). */
+  y: Tensor;
+  /** The batch mean per channel (for the moving mean). All three are tensors of the caller's scope. */
+  mean: Tensor1D;
+  /** The biased batch variance per channel (no gradient; for the moving variance, as tfjs-layers updates it). */
+  variance: Tensor1D;
+  /** 'fused' (one TensorFlow kernel each way) or 'reference' (tf.moments + tf.batchNorm). */
+  path: 'fused' | 'reference';
+}
+
+interface TensorflowBackend {
+  executeMultipleOutputs(name: string, attrs: {name: string; type: number; value: unknown}[], inputs: Tensor[],
+    numOutputs: number): Tensor[];
+  binding: {TF_ATTR_TYPE: number; TF_FLOAT: number; TF_ATTR_FLOAT: number; TF_ATTR_STRING: number; TF_ATTR_BOOL: number};
+}
+
+function tensorflowBackend(): TensorflowBackend | null {
+  const be = backend() as unknown as Partial<TensorflowBackend>;
+  return typeof be.executeMultipleOutputs === 'function' && typeof be.binding?.TF_ATTR_FLOAT === 'number' ?
+    be as TensorflowBackend : null;
+}
+
+/**
+ * Normalizes `x` ([N, H, W, C], channels last) over every axis but the last
+ * with the batch's own statistics: `gamma · (x − mean) / √(variance + ε) + beta`.
+ */
+export function batchNormTrain(x: Tensor, gamma: Tensor1D, beta: Tensor1D, epsilon: number): BatchNormTrainResult {
+  const tfb = tensorflowBackend();
+  if (!tfb || x.rank !== 4 || x.dtype !== 'float32') return reference(x, gamma, beta, epsilon);
+  const B = tfb.binding;
+  const common = [
+    {name: 'T', type: B.TF_ATTR_TYPE, value: B.TF_FLOAT},
+    {name: 'U', type: B.TF_ATTR_TYPE, value: B.TF_FLOAT},
+    {name: 'epsilon', type: B.TF_ATTR_FLOAT, value: epsilon},
+    {name: 'data_format', type: B.TF_ATTR_STRING, value: 'NHWC'},
+    {name: 'is_training', type: B.TF_ATTR_BOOL, value: true},
+  ];
+  const forwardAttrs = [...common, {name: 'exponential_avg_factor', type: B.TF_ATTR_FLOAT, value: 1}];
+  // The kernel runs here, in the caller's scope, so that the statistics are ordinary tensors of that
+  // scope; the custom gradient only carries y and what the backward kernel needs.
+  const empty = tidy(() => gamma.slice(0, 0));
+  const out = tfb.executeMultipleOutputs('FusedBatchNormV3', forwardAttrs, [x, gamma, beta, empty, empty], 6);
+  empty.dispose();
+  const [y0, mean, unbiased, reserve1, reserve2, reserve3] = out as [Tensor, Tensor1D, Tensor, Tensor, Tensor1D, Tensor];
+  unbiased.dispose(); // output 2 is the unbiased variance; tfjs-layers updates with the biased one (reserve_space_2)
+  const f = customGrad(((t: Tensor, g: Tensor, _b: Tensor, save: GradSaveFunc) => {
+    save([t, g, reserve1, reserve2, reserve3]);
+    return {
+      value: y0.clone(),
+      gradFunc: (dy: Tensor, saved: Tensor[]) => {
+        const grads = tfb.executeMultipleOutputs('FusedBatchNormGradV3', common, [dy, ...saved], 5);
+        (grads[3] as Tensor).dispose();
+        (grads[4] as Tensor).dispose();
+        return [grads[0] as Tensor, grads[1] as Tensor, grads[2] as Tensor];
+      },
+    };
+  }) as unknown as Parameters<typeof customGrad>[0]);
+  const y = (f as unknown as (t: Tensor, g: Tensor, b: Tensor) => Tensor)(x, gamma, beta);
+  tidy(() => [y0, reserve1, reserve3].forEach((t) => t.dispose()));
+  return {y, mean, variance: reserve2, path: 'fused'};
+}
+
+function reference(x: Tensor, gamma: Tensor1D, beta: Tensor1D, epsilon: number): BatchNormTrainResult {
+  const axes = Array.from({length: x.rank - 1}, (_, i) => i);
+  const {mean, variance} = moments(x, axes);
+  const y = batchNorm(x, mean, variance, beta, gamma, epsilon);
+  return {y, mean: mean as Tensor1D, variance: variance as Tensor1D, path: 'reference'};
+}
