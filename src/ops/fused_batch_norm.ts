@@ -8,7 +8,7 @@
  * builds the same from dozens of small element-wise ops. Every other backend
  * computes the same thing with `tf.moments` and `tf.batchNorm`.
  */
-import {backend, batchNorm, customGrad, moments, tidy} from '@tensorflow/tfjs-core';
+import {backend, batchNorm, customGrad, moments, slice, tidy} from '@tensorflow/tfjs-core';
 import type {GradSaveFunc, Tensor, Tensor1D} from '@tensorflow/tfjs-core';
 
 /** The result of a training-mode batch normalization. */
@@ -53,7 +53,7 @@ export function batchNormTrain(x: Tensor, gamma: Tensor1D, beta: Tensor1D, epsil
   const forwardAttrs = [...common, {name: 'exponential_avg_factor', type: B.TF_ATTR_FLOAT, value: 1}];
   // The kernel runs here, in the caller's scope, so that the statistics are ordinary tensors of that
   // scope; the custom gradient only carries y and what the backward kernel needs.
-  const empty = tidy(() => gamma.slice(0, 0));
+  const empty = tidy(() => slice(gamma, [0], [0]));
   const out = tfb.executeMultipleOutputs('FusedBatchNormV3', forwardAttrs, [x, gamma, beta, empty, empty], 6);
   empty.dispose();
   const [y0, mean, unbiased, reserve1, reserve2, reserve3] = out as [Tensor, Tensor1D, Tensor, Tensor, Tensor1D, Tensor];
