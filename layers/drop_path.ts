@@ -1,13 +1,11 @@
 import {clone, serialization, tidy, zerosLike} from '@tensorflow/tfjs-core';
 import type {Tensor} from '@tensorflow/tfjs-core';
-import {layers} from '@tensorflow/tfjs-layers';
 import type {Shape} from '@tensorflow/tfjs-layers';
 import type {LayerArgs} from '@tensorflow/tfjs-layers/dist/engine/topology';
 import type {Kwargs} from '@tensorflow/tfjs-layers/dist/types';
 
-import {DropDecision, defineDropControls} from '../src/internal/drop_decision';
 import type {DropSettings} from '../src/internal/drop_decision';
-import type {DropMode} from '../src/internal/validate';
+import {DropLayerBase} from './drop_layer';
 import {exactlyOne, isTraining} from '../src/internal/tensors';
 import {checkInput, describe} from '../src/internal/validate';
 import {keepMask, maskRows} from '../src/ops/drop_path';
@@ -36,30 +34,16 @@ export interface DropPathArgs extends LayerArgs, DropSettings {}
  * const out = tf.layers.add().apply([input, dropped]) as tf.SymbolicTensor;
  * const model = tf.model({inputs: input, outputs: out});
  */
-export class DropPath extends layers.Layer {
+export class DropPath extends DropLayerBase {
   /** Kept literal: minifiers rename classes. */
   static className = 'DropPath';
 
-  // Delegated to `drop` (defineDropControls below): one definition for both layer classes.
-  /** Probability of dropping a sample's branch; writable (validated), takes effect on the next call, saved. */
-  declare rate: number;
-  /** 'row' or 'batch'; writable (validated), takes effect on the next call, saved. */
-  declare mode: DropMode;
-  /** Whether kept samples are scaled by 1/(1 − rate); writable (validated), saved. */
-  declare scaleByKeep: boolean;
-  /** The seed of the decision stream, fixed at construction (assigning it throws). */
-  declare readonly seed: number | undefined;
-  /** The rate the next training call uses: a running DropPathScheduler's value, otherwise `rate`. */
-  declare readonly activeRate: number;
-  /** The drop's settings, seed stream and decisions (shared with StochasticResidual's form). */
-  readonly drop: DropDecision;
 
   constructor(args: DropPathArgs) {
     if (args === null || typeof args !== 'object') {
       throw new Error(`DropPath: args must be an object with a rate, but received ${describe(args)}.`);
     }
-    super(args);
-    this.drop = new DropDecision(args, () => (this.drop ? `DropPath '${this.name}'` : 'DropPath'));
+    super(args, 'DropPath');
     this.supportsMasking = true;
   }
 
@@ -87,8 +71,6 @@ export class DropPath extends layers.Layer {
     return {...this.drop.config(), ...super.getConfig()};
   }
 }
-// rate, mode, scaleByKeep (validated setters), seed (fixed) and activeRate, delegated to `drop`.
-defineDropControls(DropPath.prototype, 'DropPath');
 serialization.registerClass(DropPath);
 
 /**

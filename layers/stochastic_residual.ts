@@ -6,10 +6,9 @@ import type {LayerVariable, Shape} from '@tensorflow/tfjs-layers';
 import type {LayerArgs} from '@tensorflow/tfjs-layers/dist/engine/topology';
 import type {Kwargs, RegularizerFn} from '@tensorflow/tfjs-layers/dist/types';
 
-import {DropDecision, defineDropControls} from '../src/internal/drop_decision';
 import type {DropSettings} from '../src/internal/drop_decision';
-import type {DropMode} from '../src/internal/validate';
 import {deserializeNested, nestConfig, setChildWeights} from '../src/internal/nested';
+import {DropLayerBase} from './drop_layer';
 import {exactlyOne, isTraining} from '../src/internal/tensors';
 import {checkInput, describe, optional} from '../src/internal/validate';
 import {maskRows} from '../src/ops/drop_path';
@@ -126,32 +125,19 @@ function gatherRows(x: Tensor, indices: Tensor): Tensor {
  * const block = dp.layers.stochasticResidual({branch, rate: 0.2});
  * const y = block.apply(tf.input({shape: [16]}));
  */
-export class StochasticResidual extends layers.Layer {
+export class StochasticResidual extends DropLayerBase {
   /** Kept literal: minifiers rename classes. */
   static className = 'StochasticResidual';
 
   readonly branch: Layer;
   readonly shortcut: Layer | null;
-  // Delegated to `drop` (defineDropControls below): one definition for both layer classes.
-  /** Probability of dropping a sample's branch; writable (validated), takes effect on the next call, saved. */
-  declare rate: number;
-  /** 'row' or 'batch'; writable (validated), takes effect on the next call, saved. */
-  declare mode: DropMode;
-  /** Whether kept samples are scaled by 1/(1 − rate); writable (validated), saved. */
-  declare scaleByKeep: boolean;
-  /** The seed of the decision stream, fixed at construction (assigning it throws). */
-  declare readonly seed: number | undefined;
-  /** The rate the next training call uses: a running DropPathScheduler's value, otherwise `rate`. */
-  declare readonly activeRate: number;
-  /** The drop's settings, seed stream and decisions (the same as a DropPath layer's with the same seed). */
-  readonly drop: DropDecision;
   private currentStrategy: DropStrategy;
 
   constructor(args: StochasticResidualArgs) {
     if (args === null || typeof args !== 'object') {
       throw new Error(`StochasticResidual: args must be an object with a branch and a rate, but received ${describe(args)}.`);
     }
-    super(args);
+    super(args, 'StochasticResidual');
     const isLayer = (l: unknown) => l instanceof layers.Layer;
     if (!isLayer(args.branch)) {
       throw new Error(`StochasticResidual: branch must be a tf.layers.Layer or a LayersModel, but received ${describe(args.branch)}.`);
@@ -162,7 +148,6 @@ export class StochasticResidual extends layers.Layer {
     }
     this.branch = args.branch;
     this.shortcut = args.shortcut ?? null;
-    this.drop = new DropDecision(args, () => (this.drop ? `StochasticResidual '${this.name}'` : 'StochasticResidual'));
     this.currentStrategy = checkStrategy(optional(args.strategy, 'skip', 'StochasticResidual: strategy'), 'StochasticResidual: strategy');
     // Weights are saved by name: two sub-layers with one name save, then fail to load.
     const names = [...layerNames(this.branch), ...(this.shortcut ? layerNames(this.shortcut) : [])];
@@ -388,8 +373,6 @@ export class StochasticResidual extends layers.Layer {
     });
   }
 }
-// rate, mode, scaleByKeep (validated setters), seed (fixed) and activeRate, delegated to `drop`.
-defineDropControls(StochasticResidual.prototype, 'StochasticResidual');
 serialization.registerClass(StochasticResidual);
 
 /**

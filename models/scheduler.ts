@@ -81,7 +81,7 @@ export class DropPathScheduler extends Callback {
     if (found.length === 0) {
       throw new Error(`DropPathScheduler: model '${model.name}' has no DropPath or StochasticResidual layer to schedule.`);
     }
-    // fit() sets a new History and isTraining before onTrainBegin, and clears
+    // LayersModel.fit sets a new History and isTraining before onTrainBegin, and clears
     // isTraining in a finally: together they say whether this fit still runs.
     const history = model.history;
     const live = () => (model as unknown as {isTraining: boolean}).isTraining === true && model.history === history;

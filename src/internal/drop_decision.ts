@@ -142,32 +142,3 @@ export function keepFromSeed(seed: number, count: number, rate: number): boolean
   for (let i = 0; i < count; i++) out[i] = Math.fround(Math.fround(alea()) + keep) >= 1;
   return out;
 }
-
-const DELEGATED = ['rate', 'mode', 'scaleByKeep'] as const;
-
-/**
- * Gives a layer class the drop controls of its `drop` object: `rate`, `mode`,
- * `scaleByKeep` (validated setters), `seed` (fixed: assigning it throws) and
- * `activeRate` — defined once here for both layer classes.
- */
-export function defineDropControls(proto: object, className: string): void {
-  for (const key of DELEGATED) {
-    Object.defineProperty(proto, key, {
-      configurable: true,
-      get(this: {drop: DropDecision}) { return this.drop[key]; },
-      set(this: {drop: DropDecision}, value: never) { this.drop[key] = value; },
-    });
-  }
-  Object.defineProperty(proto, 'seed', {
-    configurable: true,
-    get(this: {drop: DropDecision}) { return this.drop.seed; },
-    set(this: {name: string}) {
-      throw new Error(`${className} '${this.name}': seed is fixed at construction (it seeds the layer's decision ` +
-        'stream); create a new layer for another seed.');
-    },
-  });
-  Object.defineProperty(proto, 'activeRate', {
-    configurable: true,
-    get(this: {drop: DropDecision}) { return this.drop.activeRate; },
-  });
-}
