@@ -27,6 +27,10 @@ export type {TimeSchedule} from './src/schedules/time';
 export {DropPathScheduler} from './models/scheduler';
 export type {DropPathSchedulerArgs} from './models/scheduler';
 export {dropPathSummary} from './models/summary';
+export {trainingPaths, useFastBlocks} from './models/fast_blocks';
+export type {TrainingPathReport, TrainingPathRow} from './models/fast_blocks';
+export {setFastTraining, trainingPath} from './layers/fast_layers';
+export type {TrainingPath} from './layers/fast_layers';
 export type {DropPathRow, DropPathSummary} from './models/summary';
 export type {DepthSchedule, DepthScheduleName} from './src/schedules';
 

@@ -1,11 +1,19 @@
 #!/usr/bin/env node
 /**
- * Training-step benchmark of stochastic depth implementations on tfjs-node
- * (`npm run bench`). One bottleneck ResNet (8 blocks, as in DESIGN.md §6) per
- * method and max rate, all trained in ONE process with the methods
- * interleaved step by step (so load changes hit all of them alike); each
- * method's time is the median over many steps after a warm-up, and its
- * speed-up is median(no drop path) / median(method) from the same run.
+ * Training-step benchmark on tfjs-node (`npm run bench`). One bottleneck
+ * ResNet (8 blocks, as in DESIGN.md §6) per variant and max rate, all trained
+ * in ONE process with the variants interleaved step by step (so load changes
+ * hit all of them alike); each variant's time is the median over many steps
+ * after a warm-up, and every ratio is between medians of the same run.
+ *
+ * Two tables per size. (1) The builders' fast blocks against the same network
+ * from stock tf.layers, as a user writes it (conv2d with its default bias,
+ * batchNormalization, activation) and as the builders write it with
+ * `fastPath: false` (no bias, stock training calls). (2) Stochastic depth
+ * methods on the fast blocks against no drop path, with the share of the step
+ * spent in droppable branches (measured: every block's branch skipped) and
+ * the honest limit 1 / (1 − mean rate × share) beside the ideal. TensorFlow
+ * ops per step are counted on the backend for one step of each model.
  *
  * Usage: node bench/bench.js [--steps N] [--warmup N] [--rates 0.1,0.5]
  *                              [--sizes 16,32] [--out DIR] [--smoke]
@@ -63,6 +71,14 @@ class KerasStyleDrop extends tf.layers.Layer {
   }
 }
 
+/** The fast-vs-stock comparison (no drop path in any). */
+const BASELINES = [
+  {key: 'stock', label: 'stock tf.layers (conv2d with bias, batchNormalization, activation)', stock: true},
+  {key: 'stock_nobias', label: "builders with fastPath: false (no conv bias, stock training calls)", build: {blockType: 'plain', fastPath: false}},
+];
+/** Every block's branch skipped (rate 1, 'skip' 'batch'): what is left is the step outside droppable branches. */
+const ALL_DROPPED = {key: 'all_dropped', label: 'every branch skipped', build: {blockType: 'stochasticResidual', strategy: 'skip', dropPathMode: 'batch'}};
+
 const METHODS = [
   {key: 'none', label: 'no drop path', build: {blockType: 'plain'}},
   {key: 'keras', label: 'Keras-style mask (x + b/keep·floor(keep+U))', build: {blockType: 'plain'}, keras: true},
@@ -73,14 +89,25 @@ const METHODS = [
     build: {blockType: 'stochasticResidual', strategy: 'skip', dropPathMode: 'batch'}},
 ];
 
-/** 8 bottlenecks on [size, size, CHANNELS], linear decay to maxRate, pooled dense head. */
+/** conv2d (default bias) → batchNormalization → activation, all stock tf.layers with their default training calls. */
+function stockConvBnAct(x, filters, kernelSize, activation, name) {
+  const conv = tf.layers.conv2d({filters, kernelSize, padding: 'same', name: `${name}_conv`}).apply(x);
+  const bn = tf.layers.batchNormalization({momentum: 0.9, name: `${name}_bn`}).apply(conv);
+  return activation ? tf.layers.activation({activation, name: `${name}_act`}).apply(bn) : bn;
+}
+
+/** 8 bottlenecks on [size, size, CHANNELS], linear decay to maxRate (or every rate = maxRate for ALL_DROPPED), pooled dense head. */
 function buildModel(method, size, maxRate) {
-  const rates = dp.schedules.linear(BLOCKS, maxRate);
+  const rates = method === ALL_DROPPED ? new Array(BLOCKS).fill(1) : dp.schedules.linear(BLOCKS, maxRate);
   const input = tf.input({shape: [size, size, CHANNELS]});
   let x = input;
   rates.forEach((rate, i) => {
     const name = `${method.key}_${size}_${maxRate}_b${i}`.replace('.', '_');
-    if (method.keras) {
+    if (method.stock) {
+      const branch = stockConvBnAct(stockConvBnAct(stockConvBnAct(x, CHANNELS / 4, 1, 'relu', `${name}_r`),
+        CHANNELS / 4, 3, 'relu', `${name}_c`), CHANNELS, 1, null, `${name}_e`);
+      x = tf.layers.activation({activation: 'relu'}).apply(tf.layers.add().apply([x, branch]));
+    } else if (method.keras) {
       // The same block, with the drop written by hand on the branch.
       const branch = dp.convBnAct(dp.convBnAct(dp.convBnAct(x, {filters: CHANNELS / 4, kernelSize: 1, name: `${name}_r`}),
         {filters: CHANNELS / 4, kernelSize: 3, name: `${name}_c`}), {filters: CHANNELS, kernelSize: 1, activation: null, name: `${name}_e`});
@@ -115,17 +142,44 @@ function shuffled(items, round) {
   return a;
 }
 
+/** TensorFlow ops one training step runs: every op tfjs-node executes goes through these two backend methods. */
+async function countOps(model, x, y) {
+  const be = tf.backend();
+  const names = ['executeSingleOutput', 'executeMultipleOutputs'];
+  if (!names.every((n) => typeof be[n] === 'function')) return null;
+  let count = 0;
+  for (const n of names) {
+    const original = be[n];
+    be[n] = function counted(...args) {
+      count++;
+      return original.apply(this, args);
+    };
+  }
+  try {
+    await model.trainOnBatch(x, y);
+  } finally {
+    for (const n of names) delete be[n]; // the prototype's methods again
+  }
+  return count;
+}
+
+const meanRateOf = (maxRate) => (maxRate === 0 ? 0 : dp.schedules.linear(BLOCKS, maxRate).reduce((s, r) => s + r, 0) / BLOCKS);
+
 async function benchSize(size) {
   const x = tf.randomNormal([BATCH, size, size, CHANNELS], 0, 1, 'float32', 1);
   const y = tf.oneHot(tf.tensor1d(Array.from({length: BATCH}, (_, i) => i % 10), 'int32'), 10);
-  // One 'none' model serves every rate as the baseline.
-  const entries = [{method: METHODS[0], rate: 0, model: buildModel(METHODS[0], size, 0), times: []}];
+  // One 'none' model (fast blocks, no drop path) serves every rate as the baseline of table 2.
+  const entries = [{method: METHODS[0], rate: 0}, ...BASELINES.map((method) => ({method, rate: 0})), {method: ALL_DROPPED, rate: 1}];
   for (const rate of RATES) {
-    for (const method of METHODS.slice(1)) entries.push({method, rate, model: buildModel(method, size, rate), times: []});
+    for (const method of METHODS.slice(1)) entries.push({method, rate});
   }
   for (const e of entries) {
+    e.model = buildModel(e.method, size, e.rate);
+    e.times = [];
     for (let i = 0; i < WARMUP; i++) await e.model.trainOnBatch(x, y);
-    e.tensorsAfterWarmup = tf.memory().numTensors;
+    e.opsPerStep = await countOps(e.model, x, y);
+    const paths = dp.trainingPaths(e.model).counts;
+    e.paths = paths;
   }
   if (!smoke) console.error(`  ${size}×${size}: ${entries.length} models warmed up, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB`);
   const rssBefore = process.memoryUsage().rss;
@@ -144,39 +198,74 @@ async function benchSize(size) {
     }
   }
   if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
-  const base = median(entries[0].times);
-  const rows = entries.map((e) => ({
-    size, method: e.method.key, label: e.method.label, maxRate: e.rate,
-    meanRate: e.rate === 0 ? 0 : dp.schedules.linear(BLOCKS, e.rate).reduce((s, r) => s + r, 0) / BLOCKS,
-    medianMs: median(e.times), meanMs: e.times.reduce((s, t) => s + t, 0) / e.times.length,
-    speedup: base / median(e.times), tensorGrowthPerStep: e.tensorGrowth / STEPS,
-  }));
+  const none = entries[0];
+  const base = median(none.times);
+  // The within-run spread of a ratio: the same ratio from the even and from the odd steps alone.
+  const half = (times, parity) => times.filter((_, i) => i % 2 === parity);
+  const spread = (e, ref) => Math.abs(median(half(ref.times, 0)) / median(half(e.times, 0)) - median(half(ref.times, 1)) / median(half(e.times, 1)));
+  const branchShare = 1 - median(entries[3].times) / base;
+  const rows = entries.map((e) => {
+    const meanRate = e.method === ALL_DROPPED ? 1 : meanRateOf(e.rate);
+    return {
+      size, method: e.method.key, label: e.method.label, maxRate: e.rate, meanRate,
+      medianMs: median(e.times), meanMs: e.times.reduce((s, t) => s + t, 0) / e.times.length,
+      speedup: base / median(e.times), halfSpread: spread(e, none),
+      ideal: 1 / (1 - meanRate), limit: 1 / (1 - meanRate * branchShare),
+      opsPerStep: e.opsPerStep, trainingPaths: e.paths, tensorGrowthPerStep: e.tensorGrowth / STEPS,
+    };
+  });
+  const stock = entries[1];
+  const fastVsStock = BASELINES.map((b, i) => {
+    const e = entries[1 + i];
+    return {baseline: b.key, label: b.label, medianMs: median(e.times), opsPerStep: e.opsPerStep,
+      speedup: median(e.times) / base, halfSpread: spread(stock === e ? e : e, none)};
+  });
   const rssAfter = process.memoryUsage().rss;
   entries.forEach((e) => e.model.dispose());
   tf.dispose([x, y]);
-  return {size, rows, rssBeforeMB: rssBefore / 2 ** 20, rssAfterMB: rssAfter / 2 ** 20};
+  return {size, rows, fastVsStock, branchShare, fastMs: base, fastOps: none.opsPerStep, fastPaths: none.paths,
+    rssBeforeMB: rssBefore / 2 ** 20, rssAfterMB: rssAfter / 2 ** 20};
 }
+
+const ratio = (v, spread) => `${v.toFixed(2)}×${spread === undefined ? '' : ` ±${spread.toFixed(2)}`}`;
 
 function markdown(result) {
   const lines = [];
   for (const s of result.sizes) {
-    lines.push(`**${s.size}×${s.size}×${CHANNELS}, batch ${BATCH}, ${BLOCKS} bottleneck blocks** — speed-up vs no drop ` +
-      `path (median step ${s.rows[0].medianMs.toFixed(1)} ms; higher is faster)`, '');
+    const p = s.fastPaths;
+    lines.push(`**${s.size}×${s.size}×${CHANNELS}, batch ${BATCH}, ${BLOCKS} bottleneck blocks, no drop path** — the builders' ` +
+      `fast blocks (${p.fused} of ${p.fused + p.portable + p.stock} BatchNorm / ReLU layers fused) against the same network ` +
+      'from stock tf.layers (higher is faster)', '');
+    lines.push('| network | median step | TF ops per step | fast blocks\' speed-up |', '|---|---|---|---|');
+    for (const b of s.fastVsStock) {
+      lines.push(`| ${b.label} | ${b.medianMs.toFixed(1)} ms | ${b.opsPerStep ?? 'n/a'} | **${ratio(b.speedup, b.halfSpread)}** |`);
+    }
+    lines.push(`| builders' blocks (fast path, the default) | ${s.fastMs.toFixed(1)} ms | ${s.fastOps ?? 'n/a'} | 1× |`, '');
+    lines.push(`**${s.size}×${s.size}, stochastic depth on the fast blocks** — speed-up vs no drop path (median step ` +
+      `${s.fastMs.toFixed(1)} ms). Droppable branches take ${(100 * s.branchShare).toFixed(1)}% of the step ` +
+      '(1 − step with every branch skipped / step with none).', '');
     lines.push(`| method | ${RATES.map((r) => `p_L ${r}`).join(' | ')} |`, `|---|${RATES.map(() => '---').join('|')}|`);
     for (const m of METHODS.slice(1)) {
       const cells = RATES.map((r) => {
         const row = s.rows.find((x) => x.method === m.key && x.maxRate === r);
-        return `${row.speedup.toFixed(2)}×`;
+        return ratio(row.speedup, row.halfSpread);
       });
       lines.push(`| ${m.label.replace(/\|/g, '\\|')} | ${cells.join(' | ')} |`);
     }
-    lines.push(`| ideal, 1/(1 − mean rate) | ${RATES.map((r) => `${(1 / (1 - (r * (BLOCKS + 1)) / (2 * BLOCKS))).toFixed(2)}×`).join(' | ')} |`);
+    lines.push(`| honest limit, 1/(1 − mean rate × ${s.branchShare.toFixed(3)}) | ${RATES.map((r) => `${(1 / (1 - meanRateOf(r) * s.branchShare)).toFixed(2)}×`).join(' | ')} |`);
+    lines.push(`| ideal, 1/(1 − mean rate) | ${RATES.map((r) => `${(1 / (1 - meanRateOf(r))).toFixed(2)}×`).join(' | ')} |`);
+    const ops = METHODS.slice(1).map((m) => {
+      const row = s.rows.find((x) => x.method === m.key && x.maxRate === RATES[RATES.length - 1]);
+      return `${m.key} ${row.opsPerStep ?? 'n/a'}`;
+    });
     const growth = Math.max(...s.rows.map((r) => Math.abs(r.tensorGrowthPerStep)));
-    lines.push('', `Tensor count change per step after warm-up (all methods): ${growth === 0 ? '0' : growth}. ` +
+    lines.push('', `TF ops per step at p_L ${RATES[RATES.length - 1]} (one step; drops vary): ${ops.join(', ')}. ` +
+      `Tensor count change per step after warm-up (all models): ${growth === 0 ? '0' : growth}. ` +
       `Process RSS ${s.rssBeforeMB.toFixed(0)} → ${s.rssAfterMB.toFixed(0)} MB over the measured steps.`, '');
   }
   lines.push(`${result.steps} measured steps per model after ${result.warmup} warm-up steps, all models interleaved in one ` +
-    `process (${result.backend}, ${result.cpus} CPUs, Node ${result.node}); medians of per-step times.`);
+    `process (${result.backend}, ${result.cpus} CPUs, Node ${result.node}, SGD, TF_ENABLE_ONEDNN_OPTS=${result.onednn}); ` +
+    'medians of per-step times. ±: the within-run spread, |ratio from even steps − ratio from odd steps|.');
   return lines.join('\n');
 }
 
@@ -187,7 +276,7 @@ async function main() {
   const result = {
     plugin: dp.version, backend: tf.getBackend(), tfjs: tf.version.tfjs, node: process.versions.node,
     cpus: os.cpus().length, batch: BATCH, channels: CHANNELS, blocks: BLOCKS, steps: STEPS, warmup: WARMUP,
-    rates: RATES, sizes, seconds: (Date.now() - started) / 1000, date: new Date().toISOString(),
+    rates: RATES, onednn: process.env.TF_ENABLE_ONEDNN_OPTS ?? 'unset', sizes, seconds: (Date.now() - started) / 1000, date: new Date().toISOString(),
   };
   fs.mkdirSync(OUT, {recursive: true});
   fs.writeFileSync(path.join(OUT, 'results.json'), `${JSON.stringify(result, null, 2)}\n`);

@@ -7,6 +7,7 @@ import {initializers, input, layers, model} from '@tensorflow/tfjs-layers';
 import type {LayersModel, SymbolicTensor} from '@tensorflow/tfjs-layers';
 
 import {DropPath} from '../layers/drop_path';
+import {fastTrainingBlocker, setFastTraining} from '../layers/fast_layers';
 import {StochasticResidual} from '../layers/stochastic_residual';
 import type {DropStrategy} from '../layers/stochastic_residual';
 import {deriveSeed} from '../src/internal/seeds';
@@ -37,6 +38,12 @@ export interface ConvBnActArgs {
    * few hundred steps, which short trainings never leave.
    */
   bnMomentum?: number;
+  /**
+   * Train the BatchNorm and the ReLU with TensorFlow's fused kernels
+   * on tfjs-node (the same numbers as stock tf.layers; see `useFastBlocks`).
+   * Default true; false keeps tfjs-layers' stock training calls.
+   */
+  fastPath?: boolean;
 }
 
 /**
@@ -66,6 +73,8 @@ export interface BlockOptions {
   blockType?: BlockType;
   /** With blockType 'stochasticResidual': 'skip' (default) or 'mask'. */
   strategy?: DropStrategy;
+  /** Fused training kernels for every BatchNorm and ReLU of the block (see ConvBnActArgs.fastPath). Default true. */
+  fastPath?: boolean;
 }
 
 export interface BottleneckArgs extends BlockOptions {
@@ -145,8 +154,24 @@ function subSeed(seed: number | undefined, role: string, index = 0): number | un
   return seed === undefined ? undefined : deriveSeed(seed, role, index);
 }
 
+function checkFastPath(value: unknown, where: string): boolean {
+  const fast = optional(value, true, `${where}: fastPath`);
+  if (typeof fast !== 'boolean') throw new Error(`${where}: fastPath must be a boolean, but received ${describe(fast)}.`);
+  return fast;
+}
+
+/** A stock tf.layers Activation, on the fast training path when asked and when it has one. */
+function activationLayer(activation: Activation, name: string | undefined, fast: boolean) {
+  const layer = layers.activation({activation, name});
+  if (fast && fastTrainingBlocker(layer) === null) setFastTraining(layer, true);
+  return layer;
+}
+
 /**
- * Conv2D (same padding, no bias) → BatchNormalization → activation.
+ * Conv2D (same padding, no bias: the BatchNorm's beta is the bias) →
+ * BatchNormalization → activation. All three are stock tf.layers classes; with
+ * `fastPath` (the default) the BatchNorm and a ReLU train with
+ * TensorFlow's fused kernels on tfjs-node.
  *
  * @example
  * const x = tf.input({shape: [28, 28, 1]});
@@ -171,11 +196,13 @@ export function convBnAct(x: SymbolicTensor, args: ConvBnActArgs): SymbolicTenso
   if (typeof momentum !== 'number' || !(momentum >= 0 && momentum < 1)) {
     throw new Error(`${where}: bnMomentum must be a number in [0, 1), but received ${describe(momentum)}.`);
   }
-  y = layers.batchNormalization({name: layerName(name, 'bn'), gammaInitializer: optional(args.gammaInitializer, 'ones', `${where}: gammaInitializer`), momentum})
-    .apply(y) as SymbolicTensor;
+  const fast = checkFastPath(args.fastPath, where);
+  const bn = layers.batchNormalization({name: layerName(name, 'bn'), gammaInitializer: optional(args.gammaInitializer, 'ones', `${where}: gammaInitializer`), momentum});
+  if (fast) setFastTraining(bn, true);
+  y = bn.apply(y) as SymbolicTensor;
   const activation = args.activation === undefined ? 'relu' : args.activation;
   if (activation !== null) {
-    y = layers.activation({activation, name: layerName(name, 'act')}).apply(y) as SymbolicTensor;
+    y = activationLayer(activation, layerName(name, 'act'), fast).apply(y) as SymbolicTensor;
   }
   return y;
 }
@@ -211,6 +238,7 @@ export function bottleneck(x: SymbolicTensor, args: BottleneckArgs): SymbolicTen
   const mid = filters / reduction;
 
   const bnMomentum = args.bnMomentum;
+  const fastPath = checkFastPath(args.fastPath, where);
   const zeroInit = optional(args.zeroInitLastBn, false, `${where}: zeroInitLastBn`);
   if (typeof zeroInit !== 'boolean') {
     throw new Error(`${where}: zeroInitLastBn must be a boolean, but received ${describe(zeroInit)}.`);
@@ -222,14 +250,14 @@ export function bottleneck(x: SymbolicTensor, args: BottleneckArgs): SymbolicTen
   }
   const mode = optional(args.dropPathMode, 'row', `${where}: dropPathMode`);
   const makeBranch = (inp: SymbolicTensor) => {
-    let b = convBnAct(inp, {filters: mid, kernelSize: 1, name: layerName(name, 'reduce'), seed: subSeed(seed, 'reduce'), bnMomentum});
-    b = convBnAct(b, {filters: mid, kernelSize: 3, strides, name: layerName(name, 'conv'), seed: subSeed(seed, 'conv'), bnMomentum});
+    let b = convBnAct(inp, {filters: mid, kernelSize: 1, name: layerName(name, 'reduce'), seed: subSeed(seed, 'reduce'), bnMomentum, fastPath});
+    b = convBnAct(b, {filters: mid, kernelSize: 3, strides, name: layerName(name, 'conv'), seed: subSeed(seed, 'conv'), bnMomentum, fastPath});
     return convBnAct(b, {filters, kernelSize: 1, activation: null, name: layerName(name, 'expand'), seed: subSeed(seed, 'expand'),
-      gammaInitializer: zeroInit ? 'zeros' : 'ones', bnMomentum});
+      gammaInitializer: zeroInit ? 'zeros' : 'ones', bnMomentum, fastPath});
   };
   const project = inChannels !== filters || strides !== 1;
   const makeShortcut = (inp: SymbolicTensor) => convBnAct(inp, {filters, kernelSize: 1, strides, activation: null,
-    name: layerName(name, 'shortcut'), seed: subSeed(seed, 'shortcut'), bnMomentum});
+    name: layerName(name, 'shortcut'), seed: subSeed(seed, 'shortcut'), bnMomentum, fastPath});
 
   let sum: SymbolicTensor;
   if (blockType === 'stochasticResidual') {
@@ -250,7 +278,7 @@ export function bottleneck(x: SymbolicTensor, args: BottleneckArgs): SymbolicTen
     const shortcut = project ? makeShortcut(x) : x;
     sum = layers.add({name: layerName(name, 'add')}).apply([shortcut, branch]) as SymbolicTensor;
   }
-  return layers.activation({activation: 'relu', name: layerName(name, 'out')}).apply(sum) as SymbolicTensor;
+  return activationLayer('relu', layerName(name, 'out'), fastPath).apply(sum) as SymbolicTensor;
 }
 
 /** The per-block plan of a resnet: name, filters, strides and drop rate, in depth order. */
@@ -325,13 +353,13 @@ export function resnet(args: ResNetArgs): LayersModel {
   let x: SymbolicTensor = inp;
   if (stem !== null) {
     x = convBnAct(x, {filters: stem.filters, kernelSize: optional(stem.kernelSize, 3, 'resnet: stem.kernelSize'), strides: optional(stem.strides, 1, 'resnet: stem.strides'),
-      name: 'stem', seed: subSeed(seed, 'stem'), bnMomentum: args.bnMomentum});
+      name: 'stem', seed: subSeed(seed, 'stem'), bnMomentum: args.bnMomentum, fastPath: args.fastPath});
   }
   plan.forEach((block, i) => {
     x = bottleneck(x, {filters: block.filters, reduction, strides: block.strides, dropPathRate: block.dropPathRate,
       dropPathMode: args.dropPathMode, name: block.name, seed: subSeed(seed, 'block', i),
       zeroInitLastBn: args.zeroInitLastBn, bnMomentum: args.bnMomentum, blockType: args.blockType,
-      strategy: args.strategy});
+      strategy: args.strategy, fastPath: args.fastPath});
   });
   x = layers.globalAveragePooling2d({name: 'pool'}).apply(x) as SymbolicTensor;
   const out = layers.dense({units: numClasses, activation: 'softmax', name: 'head',

@@ -1,6 +1,7 @@
-import {add, backend, broadcastTo, clone, customGrad, floor, greater, mul, randomUniform, tidy, where, zerosLike} from '@tensorflow/tfjs-core';
+import {add, broadcastTo, clone, customGrad, floor, greater, mul, randomUniform, tidy, where, zerosLike} from '@tensorflow/tfjs-core';
 import type {GradSaveFunc, Tensor} from '@tensorflow/tfjs-core';
 
+import {floatAttr, tensorflowKernels} from '../internal/tf_kernels';
 import {checkBoolean, checkInput, checkMode, checkRate, checkSeed, describe, optional} from '../internal/validate';
 import type {DropMode} from '../internal/validate';
 
@@ -60,35 +61,15 @@ export function maskRows(x: Tensor, mask: Tensor): Tensor {
   return (f as unknown as (t: Tensor, m: Tensor) => Tensor)(x, mask);
 }
 
-/** What a tfjs-node (tensorflow) backend offers to run a TensorFlow op by name. */
-interface TensorflowBackend {
-  executeSingleOutput(name: string, attrs: {name: string; type: number; value: number}[], inputs: Tensor[]): Tensor;
-  binding: {TF_ATTR_TYPE: number; TF_FLOAT: number};
-}
-const mulNoNanSupport = new WeakMap<object, boolean>();
-
 /**
  * TensorFlow's `MulNoNan` (x · m, and exactly 0 wherever m is 0, whatever x
  * holds; broadcasting) in one kernel on the tfjs-node backends; null on every
- * other backend, where the caller computes the same with `where`. Whether the
- * backend runs it is found out once per backend.
+ * other backend (or where the kernel failed its probe), where the caller
+ * computes the same with `where`.
  */
 function mulNoNan(x: Tensor, m: Tensor): Tensor | null {
-  const be = backend() as unknown as Partial<TensorflowBackend>;
-  if (mulNoNanSupport.get(be) === false) return null;
-  if (typeof be.executeSingleOutput !== 'function' || typeof be.binding?.TF_ATTR_TYPE !== 'number') {
-    mulNoNanSupport.set(be, false);
-    return null;
-  }
-  const attrs = [{name: 'T', type: be.binding.TF_ATTR_TYPE, value: be.binding.TF_FLOAT}];
-  try {
-    const out = be.executeSingleOutput('MulNoNan', attrs, [x, m]);
-    mulNoNanSupport.set(be, true);
-    return out;
-  } catch {
-    mulNoNanSupport.set(be, false);
-    return null;
-  }
+  const k = tensorflowKernels('mulNoNan');
+  return k ? k.executeSingleOutput('MulNoNan', [floatAttr(k)], [x, m]) : null;
 }
 
 /**

@@ -8,8 +8,10 @@
  * builds the same from dozens of small element-wise ops. Every other backend
  * computes the same thing with `tf.moments` and `tf.batchNorm`.
  */
-import {backend, batchNorm, customGrad, moments, slice, tidy} from '@tensorflow/tfjs-core';
+import {batchNorm, customGrad, moments, slice, tidy} from '@tensorflow/tfjs-core';
 import type {GradSaveFunc, Tensor, Tensor1D} from '@tensorflow/tfjs-core';
+
+import {batchNormAttrs, tensorflowKernels} from '../internal/tf_kernels';
 
 /** The result of a training-mode batch normalization. */
 export interface BatchNormTrainResult {
@@ -23,34 +25,15 @@ export interface BatchNormTrainResult {
   path: 'fused' | 'reference';
 }
 
-interface TensorflowBackend {
-  executeMultipleOutputs(name: string, attrs: {name: string; type: number; value: unknown}[], inputs: Tensor[],
-    numOutputs: number): Tensor[];
-  binding: {TF_ATTR_TYPE: number; TF_FLOAT: number; TF_ATTR_FLOAT: number; TF_ATTR_STRING: number; TF_ATTR_BOOL: number};
-}
-
-function tensorflowBackend(): TensorflowBackend | null {
-  const be = backend() as unknown as Partial<TensorflowBackend>;
-  return typeof be.executeMultipleOutputs === 'function' && typeof be.binding?.TF_ATTR_FLOAT === 'number' ?
-    be as TensorflowBackend : null;
-}
-
 /**
  * Normalizes `x` ([N, H, W, C], channels last) over every axis but the last
  * with the batch's own statistics: `gamma · (x − mean) / √(variance + ε) + beta`.
  */
 export function batchNormTrain(x: Tensor, gamma: Tensor1D, beta: Tensor1D, epsilon: number): BatchNormTrainResult {
-  const tfb = tensorflowBackend();
-  if (!tfb || x.rank !== 4 || x.dtype !== 'float32') return reference(x, gamma, beta, epsilon);
-  const B = tfb.binding;
-  const common = [
-    {name: 'T', type: B.TF_ATTR_TYPE, value: B.TF_FLOAT},
-    {name: 'U', type: B.TF_ATTR_TYPE, value: B.TF_FLOAT},
-    {name: 'epsilon', type: B.TF_ATTR_FLOAT, value: epsilon},
-    {name: 'data_format', type: B.TF_ATTR_STRING, value: 'NHWC'},
-    {name: 'is_training', type: B.TF_ATTR_BOOL, value: true},
-  ];
-  const forwardAttrs = [...common, {name: 'exponential_avg_factor', type: B.TF_ATTR_FLOAT, value: 1}];
+  const tfb = x.rank === 4 && x.dtype === 'float32' ? tensorflowKernels('batchNorm') : null;
+  if (!tfb) return reference(x, gamma, beta, epsilon);
+  const common = batchNormAttrs(tfb, epsilon);
+  const forwardAttrs = [...common, {name: 'exponential_avg_factor', type: tfb.binding.TF_ATTR_FLOAT, value: 1}];
   // The kernel runs here, in the caller's scope, so that the statistics are ordinary tensors of that
   // scope; the custom gradient only carries y and what the backward kernel needs.
   const empty = tidy(() => slice(gamma, [0], [0]));

@@ -1,10 +1,11 @@
 /**
- * The fast BatchNormalization path against stock tfjs-layers, for equal
- * weights: outputs, weight gradients (through an SGD step) and the moving
- * statistics; the layer stays a stock BatchNormalization on save.
+ * The fast BatchNormalization and ReLU training calls against stock
+ * tfjs-layers, for equal weights: outputs, weight gradients (through SGD
+ * steps) and the moving statistics; the layers stay stock classes on save.
  */
 import '../../index';
-import {setFastBatchNorm, usesFastBatchNorm} from '../../layers/fast_batch_norm';
+import {setFastTraining, trainingPath, usesFastTraining} from '../../layers/fast_layers';
+import * as fusedAct from '../../src/ops/fused_activation';
 import * as fused from '../../src/ops/fused_batch_norm';
 import {saveToMemory} from '../utils/io';
 import {BACKENDS, onBackend, tf} from '../utils/tf';
@@ -17,12 +18,13 @@ function net(seed: number) {
   const bn = tf.layers.batchNormalization({momentum: 0.9, gammaInitializer: tf.initializers.randomUniform({minval: 0.5, maxval: 1.5, seed}),
     betaInitializer: tf.initializers.randomUniform({minval: -0.2, maxval: 0.2, seed: seed + 1})});
   h = bn.apply(h) as tf.SymbolicTensor;
-  h = tf.layers.activation({activation: 'relu'}).apply(h) as tf.SymbolicTensor;
+  const act = tf.layers.activation({activation: 'relu'});
+  h = act.apply(h) as tf.SymbolicTensor;
   h = tf.layers.globalAveragePooling2d({}).apply(h) as tf.SymbolicTensor;
   const out = tf.layers.dense({units: 2, kernelInitializer: tf.initializers.glorotUniform({seed: seed + 2})}).apply(h) as tf.SymbolicTensor;
   const model = tf.model({inputs: input, outputs: out});
   model.compile({optimizer: tf.train.sgd(0.1), loss: 'meanSquaredError'});
-  return {model, bn};
+  return {model, bn, act};
 }
 
 const values = (ts: tf.Tensor[]) => ts.map((t) => Array.from(t.dataSync()));
@@ -37,11 +39,15 @@ describe.each(BACKENDS)('fast BatchNormalization on backend %s', (backend) => {
   test('three trainOnBatch steps: weights, moving statistics and outputs equal stock tfjs-layers', () => onBackend(backend, async () => {
     const stock = net(7);
     const fast = net(7);
-    setFastBatchNorm(fast.bn, true);
-    expect(usesFastBatchNorm(fast.bn)).toBe(true);
+    setFastTraining(fast.bn, true);
+    setFastTraining(fast.act, true);
+    expect(usesFastTraining(fast.bn) && usesFastTraining(fast.act)).toBe(true);
+    const path = backend === 'tensorflow' ? 'fused' : 'portable';
+    expect([trainingPath(fast.bn), trainingPath(fast.act), trainingPath(stock.bn)]).toEqual([path, path, 'stock']);
     const x = tf.randomNormal([8, 6, 6, 3], 0, 1, 'float32', 1);
     const y = tf.randomNormal([8, 2], 0, 1, 'float32', 2);
     const spy = jest.spyOn(fused, 'batchNormTrain');
+    const actSpy = jest.spyOn(fusedAct, 'activationTrain');
     for (let i = 0; i < 3; i++) {
       const a = await stock.model.trainOnBatch(x, y) as number;
       const b = await fast.model.trainOnBatch(x, y) as number;
@@ -50,20 +56,36 @@ describe.each(BACKENDS)('fast BatchNormalization on backend %s', (backend) => {
     // The fast model's three training calls went through the fused op (the stock model's did not).
     expect(spy.mock.results.map((r) => (r.value as fused.BatchNormTrainResult).path))
       .toEqual(new Array(3).fill(backend === 'tensorflow' ? 'fused' : 'reference'));
+    expect(actSpy.mock.results.map((r) => (r.value as {path: string}).path))
+      .toEqual(new Array(3).fill(backend === 'tensorflow' ? 'fused' : 'reference'));
     spy.mockRestore();
+    actSpy.mockRestore();
     expectClose(values(fast.model.getWeights()), values(stock.model.getWeights()), 1e-4); // incl. moving mean / variance
     expectClose(values([fast.model.predict(x) as tf.Tensor]), values([stock.model.predict(x) as tf.Tensor]), 1e-4);
   }));
 });
 
-test('saved, it is a stock BatchNormalization; switched off, the stock call again', async () => {
-  const {model, bn} = net(3);
-  setFastBatchNorm(bn, true);
-  const artifacts = await saveToMemory(model);
-  const classes = JSON.stringify(artifacts.modelTopology);
-  expect(classes).toContain('"class_name":"BatchNormalization"');
-  setFastBatchNorm(bn, false);
-  expect(usesFastBatchNorm(bn)).toBe(false);
-  expect(Object.prototype.hasOwnProperty.call(bn, 'call')).toBe(false);
-  expect(() => setFastBatchNorm(tf.layers.dense({units: 2}), true)).toThrow(/cannot take the fast path: it is a Dense, not a BatchNormalization/);
+test('saved, they are a stock BatchNormalization and Activation; switched off, the stock calls again', async () => {
+  const {model, bn, act} = net(3);
+  const stockTopology = JSON.stringify((await saveToMemory(model)).modelTopology);
+  setFastTraining(bn, true);
+  setFastTraining(act, true);
+  expect(JSON.stringify((await saveToMemory(model)).modelTopology)).toBe(stockTopology);
+  for (const layer of [bn, act]) {
+    setFastTraining(layer, false);
+    expect(usesFastTraining(layer)).toBe(false);
+    expect(trainingPath(layer)).toBe('stock');
+    expect(Object.prototype.hasOwnProperty.call(layer, 'call')).toBe(false);
+  }
+});
+
+test('a layer without a fast path is refused, saying why', () => {
+  expect(() => setFastTraining(tf.layers.dense({units: 2, name: 'd'}), true))
+    .toThrow("setFastTraining: layer 'd' cannot take the fast path: it is a Dense, not a BatchNormalization or an Activation.");
+  expect(() => setFastTraining(tf.layers.activation({activation: 'relu6', name: 'a'}), true))
+    .toThrow("layer 'a' cannot take the fast path: it is an Activation 'relu6'; the fast path covers 'relu' only.");
+  expect(() => setFastTraining(tf.layers.batchNormalization({center: false, name: 'b'}), true))
+    .toThrow(/'b' cannot take the fast path: it is a BatchNormalization without center or scale/);
+  expect(() => setFastTraining(tf.layers.batchNormalization({axis: 1, name: 'c'}), true))
+    .toThrow(/over axis 1, not the channels-last axis/);
 });

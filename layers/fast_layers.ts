@@ -1,0 +1,130 @@
+/**
+ * Fast training calls for stock tfjs-layers instances (issue 11): a
+ * `BatchNormalization` (one fused batch-norm kernel each way on tfjs-node)
+ * and an `Activation` 'relu' (one fused gradient kernel). The layer
+ * stays what it is — its class, config and weights — so a saved model is a
+ * stock model; only this instance's training call changes, and inference is
+ * the stock call. Nothing is replaced globally.
+ */
+import {mul, sub, tidy} from '@tensorflow/tfjs-core';
+import type {Tensor, Tensor1D} from '@tensorflow/tfjs-core';
+import {layers} from '@tensorflow/tfjs-layers';
+import type {LayerVariable} from '@tensorflow/tfjs-layers';
+import type {Kwargs} from '@tensorflow/tfjs-layers/dist/types';
+
+import {activationTrain, FUSED_ACTIVATIONS} from '../src/ops/fused_activation';
+import type {FusedActivationName} from '../src/ops/fused_activation';
+import {batchNormTrain} from '../src/ops/fused_batch_norm';
+import {kernelStatus} from '../src/internal/tf_kernels';
+import type {KernelFamily} from '../src/internal/tf_kernels';
+import {exactlyOne} from '../src/internal/tensors';
+
+type Layer = InstanceType<typeof layers.Layer>;
+type Call = Layer['call'];
+
+/** The fields of tfjs-layers' BatchNormalization the fast path reads. */
+interface StockBatchNorm extends Layer {
+  axis: number;
+  momentum: number;
+  epsilon: number;
+  center: boolean;
+  scale: boolean;
+  gamma: LayerVariable;
+  beta: LayerVariable;
+  movingMean: LayerVariable;
+  movingVariance: LayerVariable;
+}
+
+/**
+ * Which path a layer's training calls take: 'fused' (TensorFlow's fused
+ * kernels, on the tensorflow backend), 'portable' (switched to the fast path,
+ * but this backend runs it with tfjs ops of the same semantics), or 'stock'
+ * (tfjs-layers' own call).
+ */
+export type TrainingPath = 'fused' | 'portable' | 'stock';
+
+const switched = new WeakMap<Layer, KernelFamily>();
+
+function activationName(layer: Layer): string | undefined {
+  return (layer as {activation?: {getClassName?: () => string}}).activation?.getClassName?.();
+}
+
+/** Why `layer` cannot take the fast path, or null when it can. */
+export function fastTrainingBlocker(layer: Layer): string | null {
+  const cls = layer.getClassName();
+  if (cls === 'BatchNormalization') {
+    const bn = layer as StockBatchNorm;
+    if (!bn.center || !bn.scale) return 'it is a BatchNormalization without center or scale';
+    if (bn.axis !== -1 && bn.axis !== 3) return `it is a BatchNormalization over axis ${bn.axis}, not the channels-last axis`;
+    return null;
+  }
+  if (cls === 'Activation') {
+    const name = activationName(layer);
+    return FUSED_ACTIVATIONS.includes(name as FusedActivationName) ? null :
+      `it is an Activation '${name}'; the fast path covers ${FUSED_ACTIVATIONS.map((a) => `'${a}'`).join(', ')} only`;
+  }
+  return `it is a ${cls}, not a BatchNormalization or an Activation`;
+}
+
+/** Whether `layer`'s training calls were switched to the fast path. */
+export function usesFastTraining(layer: Layer): boolean {
+  return switched.has(layer);
+}
+
+/** The path `layer`'s training calls take on the current backend (see {@link TrainingPath}). */
+export function trainingPath(layer: Layer): TrainingPath {
+  const family = switched.get(layer);
+  if (family === undefined) return 'stock';
+  return kernelStatus(family).fused ? 'fused' : 'portable';
+}
+
+function fastBatchNormCall(bn: StockBatchNorm, stock: Call): Call {
+  return function fastCall(inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor | Tensor[] {
+    if (kwargs?.training !== true) return stock.call(bn, inputs, kwargs);
+    return tidy(() => {
+      const x = exactlyOne(inputs, `BatchNormalization '${bn.name}'`);
+      const {y, mean, variance} = batchNormTrain(x, bn.gamma.read() as Tensor1D, bn.beta.read() as Tensor1D, bn.epsilon);
+      // tfjs-layers' update, to the letter: v ← v − (v − batch) · (1 − momentum).
+      for (const [variable, value] of [[bn.movingMean, mean], [bn.movingVariance, variance]] as const) {
+        tidy(() => {
+          const orig = variable.read();
+          variable.write(sub(orig, mul(sub(orig, value), 1 - bn.momentum)));
+        });
+      }
+      return y;
+    });
+  };
+}
+
+function fastActivationCall(layer: Layer, name: FusedActivationName, stock: Call): Call {
+  return function fastCall(inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor | Tensor[] {
+    if (kwargs?.training !== true) return stock.call(layer, inputs, kwargs);
+    return activationTrain(exactlyOne(inputs, `Activation '${layer.name}'`), name).y;
+  };
+}
+
+/**
+ * Switches one BatchNormalization or Activation 'relu' instance to
+ * the fast training path (`true`) or back to the stock call (`false`).
+ * Throws, saying why, for a layer that cannot take it (switching such a layer
+ * off is a no-op). Rank-4 float32 batch norms and float32 activations take
+ * the fused kernels on tfjs-node; anything else runs the same semantics with
+ * tfjs ops.
+ */
+export function setFastTraining(layer: Layer, enabled: boolean): void {
+  if (!enabled) {
+    if (switched.delete(layer)) delete (layer as {call?: unknown}).call; // the prototype's (stock) call again
+    return;
+  }
+  const blocker = fastTrainingBlocker(layer);
+  if (blocker !== null) throw new Error(`setFastTraining: layer '${layer.name}' cannot take the fast path: ${blocker}.`);
+  if (switched.has(layer)) return;
+  const stock = layer.call;
+  if (layer.getClassName() === 'BatchNormalization') {
+    layer.call = fastBatchNormCall(layer as StockBatchNorm, stock);
+    switched.set(layer, 'batchNorm');
+  } else {
+    layer.call = fastActivationCall(layer, activationName(layer) as FusedActivationName, stock);
+    switched.set(layer, 'activationGrad');
+  }
+}

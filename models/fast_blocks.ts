@@ -1,0 +1,114 @@
+/**
+ * Fast residual blocks, model-wide (issue 11): switch every BatchNormalization
+ * and ReLU Activation of a model (nested models and
+ * StochasticResidual branches included) to the fused training path, back, or
+ * report which path each takes. The builders switch their own layers on at
+ * build time; a model loaded from a file holds stock layers, and one call
+ * switches it again.
+ */
+import {getBackend} from '@tensorflow/tfjs-core';
+import {layers} from '@tensorflow/tfjs-layers';
+
+import {fastTrainingBlocker, setFastTraining, trainingPath} from '../layers/fast_layers';
+import type {TrainingPath} from '../layers/fast_layers';
+import {describe} from '../src/internal/validate';
+import {kernelStatus} from '../src/internal/tf_kernels';
+import {nestedLayers} from './find_layers';
+
+type Layer = InstanceType<typeof layers.Layer>;
+
+/** One BatchNormalization or Activation layer and the path its training calls take. */
+export interface TrainingPathRow {
+  name: string;
+  className: 'BatchNormalization' | 'Activation';
+  path: TrainingPath;
+  /** Why: the probe's verdict for 'fused' / 'portable', the reason a layer cannot be switched, or 'not switched'. */
+  note: string;
+}
+
+export interface TrainingPathReport {
+  rows: TrainingPathRow[];
+  /** How many rows take each path. */
+  counts: Record<TrainingPath, number>;
+  /** The current backend's name. */
+  backend: string;
+  /** The table as text. */
+  text: string;
+}
+
+/** Every layer under `root` (itself excluded), depth first, each once. */
+function allLayers(root: Layer): Layer[] {
+  const out: Layer[] = [];
+  const seen = new Set<Layer>([root]);
+  const visit = (layer: Layer) => {
+    for (const child of nestedLayers(layer)) {
+      if (!child || seen.has(child)) continue;
+      seen.add(child);
+      out.push(child);
+      visit(child);
+    }
+  };
+  visit(root);
+  return out;
+}
+
+const CANDIDATES = new Set(['BatchNormalization', 'Activation']);
+
+function checkModel(model: unknown, where: string): Layer {
+  if (!(model instanceof layers.Layer)) {
+    throw new Error(`${where}: model must be a tf.LayersModel or a tf.layers Layer, but received ${describe(model)}.`);
+  }
+  return model;
+}
+
+/**
+ * One row per BatchNormalization and Activation layer of `model` with the
+ * path its training calls take on the current backend: 'fused', 'portable'
+ * or 'stock' (see `TrainingPath`). `print` prints the table.
+ *
+ * @example
+ * dp.trainingPaths(model).counts; // e.g. {fused: 33, portable: 0, stock: 1}
+ */
+export function trainingPaths(model: Layer, opts: {print?: boolean | ((line: string) => void)} = {}): TrainingPathReport {
+  const root = checkModel(model, 'trainingPaths');
+  const rows: TrainingPathRow[] = allLayers(root).filter((l) => CANDIDATES.has(l.getClassName())).map((l) => {
+    const path = trainingPath(l);
+    const blocker = fastTrainingBlocker(l);
+    const note = path === 'stock' ? (blocker ?? 'not switched') :
+      kernelStatus(l.getClassName() === 'BatchNormalization' ? 'batchNorm' : 'activationGrad').reason;
+    return {name: l.name, className: l.getClassName() as TrainingPathRow['className'], path, note};
+  });
+  const counts: Record<TrainingPath, number> = {fused: 0, portable: 0, stock: 0};
+  rows.forEach((r) => counts[r.path]++);
+  const backend = getBackend();
+  const notes = [...new Set(rows.filter((r) => r.path !== 'fused').map((r) => `${r.path}: ${r.note}`))];
+  const text = [`training paths on backend '${backend}': ${counts.fused} fused, ${counts.portable} portable, ` +
+    `${counts.stock} stock (of ${rows.length} BatchNormalization / Activation layers)`, ...notes.map((n) => `  ${n}`)].join('\n');
+  if (opts.print) (typeof opts.print === 'function' ? opts.print : console.log)(text);
+  return {rows, counts, backend, text};
+}
+
+/**
+ * Switches every BatchNormalization (center and scale, channels last) and
+ * every Activation 'relu' under `model` to the fast training path
+ * (`enabled` true, the default) or back to tfjs-layers' stock calls (false),
+ * and returns the resulting {@link trainingPaths} report. Other layers are
+ * left as they are and listed as 'stock' with the reason. Saved models are
+ * unchanged by this: the layers stay stock classes with stock configs.
+ *
+ * @example
+ * const model = await tf.loadLayersModel('file://./model/model.json');
+ * dp.useFastBlocks(model); // train it as fast as the builders' models
+ */
+export function useFastBlocks(model: Layer, enabled = true): TrainingPathReport {
+  const root = checkModel(model, 'useFastBlocks');
+  if (typeof enabled !== 'boolean') {
+    throw new Error(`useFastBlocks: enabled must be a boolean, but received ${describe(enabled)}.`);
+  }
+  for (const layer of allLayers(root)) {
+    if (CANDIDATES.has(layer.getClassName()) && (!enabled || fastTrainingBlocker(layer) === null)) {
+      setFastTraining(layer, enabled);
+    }
+  }
+  return trainingPaths(root);
+}

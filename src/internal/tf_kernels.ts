@@ -1,0 +1,178 @@
+/**
+ * TensorFlow kernels by name on the `tensorflow` backend (tfjs-node and
+ * tfjs-node-gpu), for the fused training paths. Everything here is taken from
+ * the backend object that is loaded — never imported from a package folder —
+ * so a GPU-only install works the same. These are tfjs-node internals: each
+ * kernel family is probed once per backend instance on tiny inputs with known
+ * answers, and a backend that lacks the entry points, throws, or answers
+ * wrongly (another tfjs version; TensorFlow's `_FusedBatchNormEx` on CPU fails
+ * this way, returning empty outputs after an error) gets `null`, so callers
+ * take the portable path. `kernelStatus` says which path and why.
+ */
+import {backend, getBackend, tensor, tidy} from '@tensorflow/tfjs-core';
+import type {Tensor} from '@tensorflow/tfjs-core';
+
+/** An attribute of a TensorFlow op, as tfjs-node's binding takes it. */
+export interface OpAttr {
+  name: string;
+  type: number;
+  value: unknown;
+}
+
+interface Binding {
+  TF_ATTR_TYPE: number;
+  TF_FLOAT: number;
+  TF_ATTR_FLOAT: number;
+  TF_ATTR_STRING: number;
+  TF_ATTR_BOOL: number;
+}
+
+/** The part of tfjs-node's NodeJSKernelBackend this package uses. */
+export interface TensorflowKernels {
+  executeSingleOutput(name: string, attrs: OpAttr[], inputs: Tensor[]): Tensor;
+  executeMultipleOutputs(name: string, attrs: OpAttr[], inputs: Tensor[], numOutputs: number): Tensor[];
+  binding: Binding;
+}
+
+/** The kernel families, each probed on its own. */
+export type KernelFamily = 'batchNorm' | 'activationGrad' | 'mulNoNan';
+
+interface Probe {
+  kernels: TensorflowKernels | null;
+  reason: string;
+}
+
+let probes = new WeakMap<object, Map<KernelFamily, Probe>>();
+let disabled: string | null = null;
+
+/** The float32 type attribute `T` (and `U`, for batch norm). */
+export function floatAttr(k: TensorflowKernels, name = 'T'): OpAttr {
+  return {name, type: k.binding.TF_ATTR_TYPE, value: k.binding.TF_FLOAT};
+}
+
+function entryPoints(be: object): TensorflowKernels | null {
+  const k = be as Partial<TensorflowKernels>;
+  const b = k.binding as Partial<Binding> | undefined;
+  const ok = typeof k.executeSingleOutput === 'function' && typeof k.executeMultipleOutputs === 'function' &&
+    b !== undefined && ['TF_ATTR_TYPE', 'TF_FLOAT', 'TF_ATTR_FLOAT', 'TF_ATTR_STRING', 'TF_ATTR_BOOL']
+      .every((key) => typeof b[key as keyof Binding] === 'number');
+  return ok ? k as TensorflowKernels : null;
+}
+
+const close = (got: ArrayLike<number>, want: number[]) =>
+  got.length === want.length && want.every((w, i) => Math.abs((got[i] as number) - w) <= 1e-4 * (1 + Math.abs(w)));
+
+/** Batch-norm attributes shared by the forward and backward kernels (training mode, NHWC). */
+export function batchNormAttrs(k: TensorflowKernels, epsilon: number): OpAttr[] {
+  const B = k.binding;
+  return [floatAttr(k, 'T'), floatAttr(k, 'U'),
+    {name: 'epsilon', type: B.TF_ATTR_FLOAT, value: epsilon},
+    {name: 'data_format', type: B.TF_ATTR_STRING, value: 'NHWC'},
+    {name: 'is_training', type: B.TF_ATTR_BOOL, value: true}];
+}
+
+/** `fn`'s answer, with every tensor it made disposed. */
+function inScope<T>(fn: () => T): T {
+  let result: T | undefined;
+  tidy(() => {
+    result = fn();
+  });
+  return result as T;
+}
+
+/**
+ * Probes: run each family on [2, 1, 1, 2]-sized inputs whose answers are
+ * computed here in plain JavaScript; any difference is a failure.
+ */
+const PROBES: Record<KernelFamily, (k: TensorflowKernels) => string | null> = {
+  batchNorm: (k) => inScope(() => {
+    const eps = 1e-3;
+    const xs = [1, 10, 3, 30]; // two samples × two channels: channel 0 {1, 3}, channel 1 {10, 30}
+    const g = [1, 2];
+    const b = [0, 1];
+    const dys = [1, 0, 0, 1];
+    const x = tensor(xs, [2, 1, 1, 2]);
+    const empty = tensor([], [0]);
+    const fwd = k.executeMultipleOutputs('FusedBatchNormV3',
+      [...batchNormAttrs(k, eps), {name: 'exponential_avg_factor', type: k.binding.TF_ATTR_FLOAT, value: 1}],
+      [x, tensor(g), tensor(b), empty, empty], 6);
+    if (fwd.length !== 6) return `FusedBatchNormV3 returned ${fwd.length} outputs, not 6`;
+    const mean = [0, 1].map((c) => (xs[c]! + xs[c + 2]!) / 2);
+    const variance = [0, 1].map((c) => ((xs[c]! - mean[c]!) ** 2 + (xs[c + 2]! - mean[c]!) ** 2) / 2);
+    const xhat = xs.map((v, i) => (v - mean[i % 2]!) / Math.sqrt(variance[i % 2]! + eps));
+    const y = xhat.map((v, i) => g[i % 2]! * v + b[i % 2]!);
+    if (!close(fwd[0]!.dataSync(), y)) return 'FusedBatchNormV3 gave wrong normalized values';
+    if (!close(fwd[1]!.dataSync(), mean)) return 'FusedBatchNormV3 gave a wrong batch mean';
+    if (!close(fwd[4]!.dataSync(), variance)) return 'FusedBatchNormV3 gave a wrong biased variance (reserve_space_2)';
+    const grads = k.executeMultipleOutputs('FusedBatchNormGradV3', batchNormAttrs(k, eps),
+      [tensor(dys, [2, 1, 1, 2]), x, tensor(g), fwd[3]!, fwd[4]!, fwd[5]!], 5);
+    if (grads.length !== 5) return `FusedBatchNormGradV3 returned ${grads.length} outputs, not 5`;
+    const dbeta = [0, 1].map((c) => dys[c]! + dys[c + 2]!);
+    const dgamma = [0, 1].map((c) => dys[c]! * xhat[c]! + dys[c + 2]! * xhat[c + 2]!);
+    const dx = xs.map((_, i) => {
+      const c = i % 2;
+      return g[c]! / Math.sqrt(variance[c]! + eps) * (dys[i]! - dbeta[c]! / 2 - xhat[i]! * dgamma[c]! / 2);
+    });
+    if (!close(grads[0]!.dataSync(), dx)) return 'FusedBatchNormGradV3 gave a wrong input gradient';
+    if (!close(grads[1]!.dataSync(), dgamma) || !close(grads[2]!.dataSync(), dbeta)) {
+      return 'FusedBatchNormGradV3 gave wrong gamma or beta gradients';
+    }
+    return null;
+  }),
+  activationGrad: (k) => inScope(() => {
+    const dy = tensor([1, 2, 3, 4]);
+    const relu = k.executeSingleOutput('ReluGrad', [floatAttr(k)], [dy, tensor([-1, 0, 2, 7])]);
+    if (!close(relu.dataSync(), [0, 0, 3, 4])) return 'ReluGrad gave wrong values';
+    return null;
+  }),
+  mulNoNan: (k) => inScope(() => {
+    const out = k.executeSingleOutput('MulNoNan', [floatAttr(k)], [tensor([NaN, 2, Infinity]), tensor([0, 3, 0])]);
+    return close(out.dataSync(), [0, 6, 0]) ? null : 'MulNoNan gave wrong values';
+  }),
+};
+
+/**
+ * The tensorflow backend's kernels for `family`, or null when they are not
+ * there or failed their probe (see {@link kernelStatus}).
+ */
+export function tensorflowKernels(family: KernelFamily): TensorflowKernels | null {
+  if (disabled !== null) return null;
+  const be = backend() as object;
+  let byFamily = probes.get(be);
+  if (!byFamily) probes.set(be, byFamily = new Map());
+  let probe = byFamily.get(family);
+  if (!probe) {
+    const k = entryPoints(be);
+    if (!k) {
+      probe = {kernels: null, reason: `backend '${getBackend()}' does not run TensorFlow ops by name`};
+    } else {
+      let failure: string | null;
+      try {
+        failure = PROBES[family](k);
+      } catch (e) {
+        failure = `probe threw: ${(e as Error).message}`;
+      }
+      probe = failure === null ? {kernels: k, reason: 'probed: equal to the reference'} : {kernels: null, reason: failure};
+    }
+    byFamily.set(family, probe);
+  }
+  return probe.kernels;
+}
+
+/** Whether `family` runs fused on the current backend, and why (probing it if not yet done). */
+export function kernelStatus(family: KernelFamily): {fused: boolean; reason: string} {
+  if (disabled !== null) return {fused: false, reason: disabled};
+  tensorflowKernels(family);
+  const probe = probes.get(backend() as object)?.get(family) as Probe;
+  return {fused: probe.kernels !== null, reason: probe.reason};
+}
+
+/**
+ * Testing and diagnosis: `disableFusedKernels('why')` makes every family
+ * report unavailable (the portable path everywhere); `disableFusedKernels(null)`
+ * lifts that and forgets earlier probes, so the next use probes again.
+ */
+export function disableFusedKernels(reason: string | null): void {
+  disabled = reason;
+  if (reason === null) probes = new WeakMap();
+}
