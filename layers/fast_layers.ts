@@ -44,6 +44,8 @@ interface StockBatchNorm extends Layer {
 export type TrainingPath = 'fused' | 'portable' | 'stock';
 
 const switched = new WeakMap<Layer, KernelFamily>();
+/** A factor a fast BatchNormalization applies to its output during one call (see withOutputScale). */
+const outputScale = new WeakMap<Layer, number>();
 
 function activationName(layer: Layer): string | undefined {
   return (layer as {activation?: {getClassName?: () => string}}).activation?.getClassName?.();
@@ -83,7 +85,12 @@ function fastBatchNormCall(bn: StockBatchNorm, stock: Call): Call {
     if (kwargs?.training !== true) return stock.call(bn, inputs, kwargs);
     return tidy(() => {
       const x = exactlyOne(inputs, `BatchNormalization '${bn.name}'`);
-      const {y, mean, variance} = batchNormTrain(x, bn.gamma.read() as Tensor1D, bn.beta.read() as Tensor1D, bn.epsilon);
+      const s = outputScale.get(bn);
+      const gamma = bn.gamma.read() as Tensor1D;
+      const beta = bn.beta.read() as Tensor1D;
+      // s · (γ·x̂ + β) = (s·γ)·x̂ + s·β: the scale costs two [C] products, and gradients flow through them.
+      const {y, mean, variance} = s === undefined ? batchNormTrain(x, gamma, beta, bn.epsilon) :
+        batchNormTrain(x, mul(gamma, s), mul(beta, s), bn.epsilon);
       // tfjs-layers' update, to the letter: v ← v − (v − batch) · (1 − momentum).
       for (const [variable, value] of [[bn.movingMean, mean], [bn.movingVariance, variance]] as const) {
         tidy(() => {
@@ -101,6 +108,33 @@ function fastActivationCall(layer: Layer, name: FusedActivationName, stock: Call
     if (kwargs?.training !== true) return stock.call(layer, inputs, kwargs);
     return activationTrain(exactlyOne(inputs, `Activation '${layer.name}'`), name).y;
   };
+}
+
+/**
+ * The layer that computes `model`'s output, when it is a BatchNormalization
+ * on the fast path applied exactly once in `model`: a layer whose output can
+ * be scaled for free (see {@link withOutputScale}); otherwise null.
+ */
+export function scaledOutputLayer(model: Layer): Layer | null {
+  const outputs = (model as {outputs?: {sourceLayer: Layer}[]}).outputs;
+  const last = Array.isArray(outputs) && outputs.length === 1 ? outputs[0]?.sourceLayer : undefined;
+  if (!last || switched.get(last) !== 'batchNorm' || last.inboundNodes.length !== 1) return null;
+  return last;
+}
+
+/**
+ * Runs `fn` with `layer` (from {@link scaledOutputLayer}) multiplying its
+ * training output by `scale`: `fn()`'s result is then that of the unscaled
+ * call times `scale`, within float32 rounding. Only for the duration of `fn`.
+ */
+export function withOutputScale<T>(layer: Layer, scale: number, fn: () => T): T {
+  if (outputScale.has(layer)) throw new Error(`withOutputScale: layer '${layer.name}' is already scaled (a re-entrant call).`);
+  outputScale.set(layer, scale);
+  try {
+    return fn();
+  } finally {
+    outputScale.delete(layer);
+  }
 }
 
 /**

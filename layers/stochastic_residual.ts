@@ -12,6 +12,8 @@ import {DropLayerBase} from './drop_layer';
 import {exactlyOne, isTraining} from '../src/internal/tensors';
 import {checkInput, describe, optional} from '../src/internal/validate';
 import {maskRows} from '../src/ops/drop_path';
+import {tensorScatterAdd, tensorflowKernels} from '../src/internal/tf_kernels';
+import {scaledOutputLayer, withOutputScale} from './fast_layers';
 
 type Layer = InstanceType<typeof layers.Layer>;
 
@@ -70,11 +72,13 @@ function layerNames(layer: Layer): string[] {
  * also fewer full-size ops than a gather/concat merge.
  */
 function mergeRows(shortcut: Tensor, branchRows: Tensor, indices: Tensor, scale: number): Tensor {
+  const k = shortcut.dtype === 'float32' ? tensorflowKernels('scatterAdd') : null;
   const merge = customGrad(((s: Tensor, b: Tensor, save: GradSaveFunc) => {
     save([indices]);
     const scaled = scale === 1 ? b : mul(b, scale);
     return {
-      value: add(s, scatterND(indices, scaled, s.shape)),
+      // One TensorScatterAdd on tfjs-node; a scatter and an add elsewhere.
+      value: k ? tensorScatterAdd(k, s, indices, scaled) : add(s, scatterND(indices, scaled, s.shape)),
       gradFunc: (dy: Tensor, saved: Tensor[]) => {
         const g = gather(dy, reshape(saved[0] as Tensor, [-1]));
         return [dy, scale === 1 ? g : mul(g, scale)];
@@ -296,6 +300,17 @@ export class StochasticResidual extends DropLayerBase {
     return exactlyOne(this.branch.apply(x, kwargs) as Tensor | Tensor[], `StochasticResidual '${this.name}': branch`);
   }
 
+  /**
+   * `branch(x) · scale`. When the branch ends in a BatchNormalization on the
+   * fast path, the scale goes into that layer's gamma and beta for this call
+   * (two [C] products instead of a full-size product forward and backward).
+   */
+  private runScaledBranch(x: Tensor, kwargs: Kwargs, scale: number): Tensor {
+    if (scale === 1) return this.runBranch(x, kwargs);
+    const last = scaledOutputLayer(this.branch);
+    return last ? withOutputScale(last, scale, () => this.runBranch(x, kwargs)) : mul(this.runBranch(x, kwargs), scale);
+  }
+
   override call(inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor {
     return tidy(() => {
       this.invokeCallHook(inputs, kwargs);
@@ -318,13 +333,9 @@ export class StochasticResidual extends DropLayerBase {
       const rows: number[] = [];
       for (let i = 0; i < batch; i++) if (keep[this.mode === 'batch' ? 0 : i]) rows.push(i);
       if (rows.length === 0) return this.dropAll(shortcut);
-      if (rows.length === batch) {
-        const y = this.runBranch(x, kwargs);
-        return add(shortcut, scale === 1 ? y : mul(y, scale));
-      }
+      if (rows.length === batch) return add(shortcut, this.runScaledBranch(x, kwargs, scale));
       const indices = tensor2d(rows, [rows.length, 1], 'int32');
-      const y = this.runBranch(gatherRows(x, indices), kwargs);
-      return mergeRows(shortcut, y, indices, scale);
+      return mergeRows(shortcut, this.runScaledBranch(gatherRows(x, indices), kwargs, scale), indices, 1);
     });
   }
 

@@ -13,7 +13,7 @@ import {fastTrainingBlocker, setFastTraining, trainingPath} from '../layers/fast
 import type {TrainingPath} from '../layers/fast_layers';
 import {describe} from '../src/internal/validate';
 import {kernelStatus} from '../src/internal/tf_kernels';
-import {nestedLayers} from './find_layers';
+import {allNestedLayers} from './find_layers';
 
 type Layer = InstanceType<typeof layers.Layer>;
 
@@ -36,22 +36,6 @@ export interface TrainingPathReport {
   text: string;
 }
 
-/** Every layer under `root` (itself excluded), depth first, each once. */
-function allLayers(root: Layer): Layer[] {
-  const out: Layer[] = [];
-  const seen = new Set<Layer>([root]);
-  const visit = (layer: Layer) => {
-    for (const child of nestedLayers(layer)) {
-      if (!child || seen.has(child)) continue;
-      seen.add(child);
-      out.push(child);
-      visit(child);
-    }
-  };
-  visit(root);
-  return out;
-}
-
 const CANDIDATES = new Set(['BatchNormalization', 'Activation']);
 
 function checkModel(model: unknown, where: string): Layer {
@@ -71,7 +55,7 @@ function checkModel(model: unknown, where: string): Layer {
  */
 export function trainingPaths(model: Layer, opts: {print?: boolean | ((line: string) => void)} = {}): TrainingPathReport {
   const root = checkModel(model, 'trainingPaths');
-  const rows: TrainingPathRow[] = allLayers(root).filter((l) => CANDIDATES.has(l.getClassName())).map((l) => {
+  const rows: TrainingPathRow[] = allNestedLayers(root).filter((l) => CANDIDATES.has(l.getClassName())).map((l) => {
     const path = trainingPath(l);
     const blocker = fastTrainingBlocker(l);
     const note = path === 'stock' ? (blocker ?? 'not switched') :
@@ -105,7 +89,7 @@ export function useFastBlocks(model: Layer, enabled = true): TrainingPathReport 
   if (typeof enabled !== 'boolean') {
     throw new Error(`useFastBlocks: enabled must be a boolean, but received ${describe(enabled)}.`);
   }
-  for (const layer of allLayers(root)) {
+  for (const layer of allNestedLayers(root)) {
     if (CANDIDATES.has(layer.getClassName()) && (!enabled || fastTrainingBlocker(layer) === null)) {
       setFastTraining(layer, enabled);
     }

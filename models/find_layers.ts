@@ -38,3 +38,19 @@ export function findDropLayers(root: Layer): DropLayer[] {
   visit(root);
   return found;
 }
+
+/** Every layer under `root` (itself excluded), depth first, nested models and wrapper children included, each once. */
+export function allNestedLayers(root: Layer): Layer[] {
+  const out: Layer[] = [];
+  const seen = new Set<Layer>([root]);
+  const visit = (layer: Layer) => {
+    for (const child of nestedLayers(layer)) {
+      if (!child || seen.has(child)) continue;
+      seen.add(child);
+      out.push(child);
+      visit(child);
+    }
+  };
+  visit(root);
+  return out;
+}

@@ -7,8 +7,9 @@ import {serialization} from '@tensorflow/tfjs-core';
 import type {Tensor} from '@tensorflow/tfjs-core';
 import {LayersModel, Sequential, layers} from '@tensorflow/tfjs-layers';
 
+import {fastTrainingBlocker, setFastTraining, usesFastTraining} from '../layers/fast_layers';
 import {StochasticResidual} from '../layers/stochastic_residual';
-import {findDropLayers, nestedLayers} from './find_layers';
+import {allNestedLayers, findDropLayers, nestedLayers} from './find_layers';
 import type {DropLayer} from './find_layers';
 import {describe, optional} from '../src/internal/validate';
 
@@ -89,7 +90,8 @@ function whyNotRemovable(layer: DropLayer, owner: Layer | undefined): string | n
  * input itself for an identity shortcut). Blocks are the model's DropPath and
  * StochasticResidual layers in depth order, nested models included — the rows
  * of `dropPathSummary`, whose `removable` column says which can go. The new
- * model gets copies of the trained weights; the original is untouched. Throws
+ * model gets copies of the trained weights and each layer's training path
+ * (fast or stock, see `useFastBlocks`); the original is untouched. Throws
  * when asked to remove a block it cannot (naming it and why), and when the
  * model has no removable block at all — never a silent copy.
  *
@@ -295,6 +297,11 @@ function rebuild(model: LayersModel, config: serialization.ConfigDict, extracted
     }
     w.write(value);
     set.add(w.originalName);
+  }
+  // The pruned model's layers are new stock instances: give each the training path its original had.
+  const fast = new Set(allNestedLayers(model).filter(usesFastTraining).map((l) => l.name));
+  for (const layer of allNestedLayers(pruned)) {
+    if (fast.has(layer.name) && fastTrainingBlocker(layer) === null) setFastTraining(layer, true);
   }
   return pruned;
 }

@@ -1,5 +1,9 @@
 import {layers} from '@tensorflow/tfjs-layers';
 
+import {trainingPath} from '../layers/fast_layers';
+import type {TrainingPath} from '../layers/fast_layers';
+import {StochasticResidual} from '../layers/stochastic_residual';
+import {allNestedLayers} from './find_layers';
 import {analyzeBlocks} from './prune';
 
 type Layer = InstanceType<typeof layers.Layer>;
@@ -17,6 +21,53 @@ export interface DropPathRow {
   activeRate: number;
   /** Whether `pruneBlocks` can remove this block's branch (its row index is the block's index in `keep`). */
   removable: boolean;
+  /**
+   * The training path of the BatchNorm and ReLU layers of the block's branch
+   * (and projection shortcut): one {@link TrainingPath} when they all share it,
+   * 'mixed' when they differ, 'none' when the branch has none of them (or, for
+   * a DropPath outside the residual form, cannot be told apart).
+   */
+  trainingPath: TrainingPath | 'mixed' | 'none';
+}
+
+const FAST_CANDIDATES = new Set(['BatchNormalization', 'Activation']);
+
+/** The layers feeding `layer` in its model's graph, transitively. */
+function ancestors(layer: Layer): Set<Layer> {
+  const out = new Set<Layer>();
+  const stack = [layer];
+  while (stack.length) {
+    for (const node of (stack.pop() as Layer).inboundNodes) {
+      for (const l of node.inboundLayers) {
+        if (!out.has(l)) {
+          out.add(l);
+          stack.push(l);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** The layers of a block's branch (and projection shortcut): nested for StochasticResidual, from the graph for DropPath. */
+function blockLayers(layer: Layer): Layer[] {
+  if (layer instanceof StochasticResidual) return allNestedLayers(layer);
+  const add = layer.outboundNodes.length === 1 ? layer.outboundNodes[0]?.outboundLayer : undefined;
+  const addInputs = add?.getClassName() === 'Add' && add.inboundNodes.length === 1 ? add.inboundNodes[0]?.inboundLayers ?? [] : [];
+  const shortcut = addInputs.find((l) => l !== layer);
+  if (addInputs.length !== 2 || !shortcut) return [];
+  const feedsBranch = ancestors(layer);
+  const feedsShortcut = ancestors(shortcut);
+  // The branch: what feeds the drop but not the shortcut; a projection: what feeds the add's other side but not the branch.
+  const branch = [...feedsBranch].filter((l) => !feedsShortcut.has(l) && l !== shortcut);
+  const projection = [shortcut, ...feedsShortcut].filter((l) => !feedsBranch.has(l));
+  return [...branch, ...projection];
+}
+
+function blockPath(layer: Layer): DropPathRow['trainingPath'] {
+  const paths = new Set(blockLayers(layer).filter((l) => FAST_CANDIDATES.has(l.getClassName())).map(trainingPath));
+  if (paths.size === 0) return 'none';
+  return paths.size === 1 ? [...paths][0] as TrainingPath : 'mixed';
 }
 
 export interface DropPathSummary {
@@ -44,12 +95,13 @@ export function dropPathSummary(model: Layer, opts: {print?: boolean | ((line: s
     rate: l.rate,
     activeRate: l.activeRate,
     removable: notRemovable === null,
+    trainingPath: blockPath(l),
   }));
   const expectedDepth = rows.reduce((s, r) => s + (1 - r.rate), 0);
   const scheduled = rows.some((r) => r.activeRate !== r.rate);
-  const table = [['#', 'layer', 'type', 'mode', 'strategy', 'rate', ...(scheduled ? ['scheduled'] : []), 'prunable'],
+  const table = [['#', 'layer', 'type', 'mode', 'strategy', 'rate', ...(scheduled ? ['scheduled'] : []), 'prunable', 'path'],
     ...rows.map((r, i) => [String(i), r.name, r.type, r.mode, r.strategy, r.rate.toFixed(4),
-      ...(scheduled ? [r.activeRate.toFixed(4)] : []), r.removable ? 'yes' : 'no'])];
+      ...(scheduled ? [r.activeRate.toFixed(4)] : []), r.removable ? 'yes' : 'no', r.trainingPath])];
   const widths = table[0]!.map((_, c) => Math.max(...table.map((r) => (r[c] as string).length)));
   const fmt = (r: string[]) => r.map((v, c) => v.padEnd(widths[c] as number)).join('  ').trimEnd();
   const text = [fmt(table[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...table.slice(1).map(fmt),

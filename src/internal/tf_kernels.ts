@@ -22,6 +22,7 @@ export interface OpAttr {
 interface Binding {
   TF_ATTR_TYPE: number;
   TF_FLOAT: number;
+  TF_INT32: number;
   TF_ATTR_FLOAT: number;
   TF_ATTR_STRING: number;
   TF_ATTR_BOOL: number;
@@ -35,7 +36,7 @@ export interface TensorflowKernels {
 }
 
 /** The kernel families, each probed on its own. */
-export type KernelFamily = 'batchNorm' | 'activationGrad' | 'mulNoNan';
+export type KernelFamily = 'batchNorm' | 'activationGrad' | 'mulNoNan' | 'scatterAdd';
 
 interface Probe {
   kernels: TensorflowKernels | null;
@@ -54,13 +55,19 @@ function entryPoints(be: object): TensorflowKernels | null {
   const k = be as Partial<TensorflowKernels>;
   const b = k.binding as Partial<Binding> | undefined;
   const ok = typeof k.executeSingleOutput === 'function' && typeof k.executeMultipleOutputs === 'function' &&
-    b !== undefined && ['TF_ATTR_TYPE', 'TF_FLOAT', 'TF_ATTR_FLOAT', 'TF_ATTR_STRING', 'TF_ATTR_BOOL']
+    b !== undefined && ['TF_ATTR_TYPE', 'TF_FLOAT', 'TF_INT32', 'TF_ATTR_FLOAT', 'TF_ATTR_STRING', 'TF_ATTR_BOOL']
       .every((key) => typeof b[key as keyof Binding] === 'number');
   return ok ? k as TensorflowKernels : null;
 }
 
 const close = (got: ArrayLike<number>, want: number[]) =>
   got.length === want.length && want.every((w, i) => Math.abs((got[i] as number) - w) <= 1e-4 * (1 + Math.abs(w)));
+
+/** `TensorScatterAdd(x, indices, updates)`: x with `updates` added at rows `indices` ([k, 1] int32), one kernel. */
+export function tensorScatterAdd(k: TensorflowKernels, x: Tensor, indices: Tensor, updates: Tensor): Tensor {
+  return k.executeSingleOutput('TensorScatterAdd', [floatAttr(k), {name: 'Tindices', type: k.binding.TF_ATTR_TYPE, value: k.binding.TF_INT32}],
+    [x, indices, updates]);
+}
 
 /** Batch-norm attributes shared by the forward and backward kernels (training mode, NHWC). */
 export function batchNormAttrs(k: TensorflowKernels, epsilon: number): OpAttr[] {
@@ -124,6 +131,11 @@ const PROBES: Record<KernelFamily, (k: TensorflowKernels) => string | null> = {
     const relu = k.executeSingleOutput('ReluGrad', [floatAttr(k)], [dy, tensor([-1, 0, 2, 7])]);
     if (!close(relu.dataSync(), [0, 0, 3, 4])) return 'ReluGrad gave wrong values';
     return null;
+  }),
+  scatterAdd: (k) => inScope(() => {
+    const out = k.executeSingleOutput('TensorScatterAdd', [floatAttr(k), {name: 'Tindices', type: k.binding.TF_ATTR_TYPE, value: k.binding.TF_INT32}],
+      [tensor([1, 2, 3, 4, 5, 6], [3, 2]), tensor([[2], [0]], [2, 1], 'int32'), tensor([10, 20, 30, 40], [2, 2])]);
+    return out.shape.join() === '3,2' && close(out.dataSync(), [31, 42, 3, 4, 15, 26]) ? null : 'TensorScatterAdd gave wrong values';
   }),
   mulNoNan: (k) => inScope(() => {
     const out = k.executeSingleOutput('MulNoNan', [floatAttr(k)], [tensor([NaN, 2, Infinity]), tensor([0, 3, 0])]);

@@ -2,8 +2,9 @@
  * @tensorflow/tfjs-node-gpu: installed through the same offline route (with
  * the CPU libtensorflow: this machine has no GPU and no CUDA build of
  * TensorFlow), loaded in a child process (one tfjs-node flavour per process),
- * and run against the plugin: layer semantics, StochasticResidual training,
- * and a file:// save/load round trip. GPU execution itself is NOT tested here.
+ * and run against the plugin: layer semantics, StochasticResidual training
+ * on the fused training path, and a file:// save/load round trip. GPU
+ * execution itself is NOT tested here.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -48,6 +49,8 @@ test('the plugin runs, trains and saves/loads on @tensorflow/tfjs-node-gpu (CPU 
       const xs = tf.randomUniform([16, 8, 8, 1], 0, 1, 'float32', 2);
       const ys = tf.oneHot(tf.tensor1d(Array.from({length: 16}, (_, i) => i % 2), 'int32'), 2);
       const h = await model.fit(xs, ys, {epochs: 2, verbose: 0});
+      // The fast path takes its kernels from the loaded backend: no @tensorflow/tfjs-node import needed.
+      out.trainingPaths = dp.trainingPaths(model).counts;
       out.lossFinite = h.history.loss.every(Number.isFinite);
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfdp-gpu-'));
       await model.save('file://' + dir);
@@ -61,6 +64,6 @@ test('the plugin runs, trains and saves/loads on @tensorflow/tfjs-node-gpu (CPU 
   if (r.status !== 0) throw new Error(r.stderr);
   expect(JSON.parse(r.stdout.trim().split('\n').pop() as string)).toEqual({
     backend: 'tensorflow', trainValues: [0, 2], inferenceIdentity: true, rateOneZeros: true,
-    lossFinite: true, reloadIdentical: true,
+    trainingPaths: {fused: 14, portable: 0, stock: 0}, lossFinite: true, reloadIdentical: true,
   });
 });

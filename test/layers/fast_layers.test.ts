@@ -4,7 +4,7 @@
  * steps) and the moving statistics; the layers stay stock classes on save.
  */
 import '../../index';
-import {setFastTraining, trainingPath, usesFastTraining} from '../../layers/fast_layers';
+import {scaledOutputLayer, setFastTraining, trainingPath, usesFastTraining, withOutputScale} from '../../layers/fast_layers';
 import * as fusedAct from '../../src/ops/fused_activation';
 import * as fused from '../../src/ops/fused_batch_norm';
 import {saveToMemory} from '../utils/io';
@@ -88,4 +88,45 @@ test('a layer without a fast path is refused, saying why', () => {
     .toThrow(/'b' cannot take the fast path: it is a BatchNormalization without center or scale/);
   expect(() => setFastTraining(tf.layers.batchNormalization({axis: 1, name: 'c'}), true))
     .toThrow(/over axis 1, not the channels-last axis/);
+});
+
+describe.each(BACKENDS)('output scale folded into a final fast BatchNormalization on backend %s', (backend) => {
+  /** conv → BN, the BN last: what a residual branch of the builders ends with. */
+  function branch(fast: boolean) {
+    const input = tf.input({shape: [4, 4, 2]});
+    const conv = tf.layers.conv2d({filters: 3, kernelSize: 1, useBias: false, kernelInitializer: tf.initializers.glorotUniform({seed: 1})});
+    const bn = tf.layers.batchNormalization({gammaInitializer: tf.initializers.randomUniform({minval: 0.5, maxval: 1.5, seed: 2}),
+      betaInitializer: tf.initializers.randomUniform({minval: -0.5, maxval: 0.5, seed: 3})});
+    if (fast) setFastTraining(bn, true);
+    return {model: tf.model({inputs: input, outputs: bn.apply(conv.apply(input)) as tf.SymbolicTensor}), bn};
+  }
+
+  test('branch(x) · s with the scale in gamma and beta equals the product; gradients too; moving statistics unscaled', () =>
+    onBackend(backend, () => {
+      const fast = branch(true);
+      const stock = branch(false);
+      expect(scaledOutputLayer(fast.model)).toBe(fast.bn);
+      expect(scaledOutputLayer(stock.model)).toBeNull(); // not on the fast path: no free scale
+      const x = tf.randomNormal([5, 4, 4, 2], 0, 1, 'float32', 4);
+      const dy = tf.randomNormal([5, 4, 4, 3], 0, 1, 'float32', 5);
+      const s = 1 / 0.7;
+      const lossFast = () => tf.sum(tf.mul(withOutputScale(fast.bn, s, () => fast.model.apply(x, {training: true}) as tf.Tensor), dy)) as tf.Scalar;
+      const lossStock = () => tf.sum(tf.mul(tf.mul(stock.model.apply(x, {training: true}) as tf.Tensor, s), dy)) as tf.Scalar;
+      const a = tf.variableGrads(lossFast, fast.model.trainableWeights.map((w) => w.read() as tf.Variable));
+      const b = tf.variableGrads(lossStock, stock.model.trainableWeights.map((w) => w.read() as tf.Variable));
+      expect(Math.abs((a.value.dataSync()[0] as number) - (b.value.dataSync()[0] as number))).toBeLessThan(1e-3);
+      const ga = fast.model.trainableWeights.map((w) => a.grads[(w.read() as tf.Variable).name] as tf.Tensor);
+      const gb = stock.model.trainableWeights.map((w) => b.grads[(w.read() as tf.Variable).name] as tf.Tensor);
+      expectClose(values(ga), values(gb), 1e-4);
+      expectClose(values(fast.model.getWeights()), values(stock.model.getWeights()), 1e-5); // moving mean / variance as unscaled
+      // After the call the layer is unscaled again.
+      const plain = tf.sub(fast.model.apply(x, {training: true}) as tf.Tensor, stock.model.apply(x, {training: true}) as tf.Tensor);
+      expect(tf.max(tf.abs(plain)).dataSync()[0]).toBeLessThan(1e-4);
+    }));
+});
+
+test('withOutputScale refuses a re-entrant call and always unsets the scale', () => {
+  const bn = tf.layers.batchNormalization({name: 'bnx'});
+  expect(() => withOutputScale(bn, 2, () => withOutputScale(bn, 3, () => 0))).toThrow("withOutputScale: layer 'bnx' is already scaled (a re-entrant call).");
+  expect(withOutputScale(bn, 2, () => 7)).toBe(7);
 });
