@@ -1,0 +1,131 @@
+/**
+ * The Keras bridge, reading side (issue 12): a Keras 3 `.keras` file → a
+ * tf.LayersModel with the same predictions. The archive is unpacked with
+ * fflate, the weights read with h5wasm (in a worker with a time limit), the
+ * config translated by `src/keras/translate.ts`; every weight is checked for
+ * shape and every weight in the file must find its layer.
+ */
+import {tensor} from '@tensorflow/tfjs-core';
+import type {Tensor} from '@tensorflow/tfjs-core';
+import {models} from '@tensorflow/tfjs-layers';
+import type {LayersModel} from '@tensorflow/tfjs-layers';
+
+import '../layers/drop_path';
+import '../layers/keras_layers';
+import {readKerasArchive} from '../src/keras/archive';
+import {readH5} from '../src/keras/h5';
+import type {H5Dataset} from '../src/keras/h5';
+import {translateKerasConfig} from '../src/keras/translate';
+import type {WeightPlanEntry} from '../src/keras/translate';
+import {describe} from '../src/internal/validate';
+
+type Layer = LayersModel['layers'][number];
+
+/** Where a `.keras` model comes from. */
+export type KerasSource = string | ArrayBuffer | Uint8Array | {arrayBuffer(): Promise<ArrayBuffer>; name?: string};
+
+export interface LoadKerasOptions {
+  /** Time limit of the HDF5 read (see readH5); default 30 s + 10 s per 100 MB. */
+  h5TimeoutMs?: number;
+  /** Receives the translation's notes (e.g. a grouped Conv2D read as DepthwiseConv2D). */
+  onNote?: (note: string) => void;
+}
+
+async function bytesOf(source: KerasSource): Promise<{bytes: Uint8Array; where: string}> {
+  if (source instanceof Uint8Array) return {bytes: source, where: 'loadKerasModel(bytes)'};
+  if (source instanceof ArrayBuffer) return {bytes: new Uint8Array(source), where: 'loadKerasModel(ArrayBuffer)'};
+  if (typeof source === 'string') {
+    if (/^https?:\/\//i.test(source)) {
+      const response = await fetch(source);
+      if (!response.ok) throw new Error(`loadKerasModel: GET ${source} answered ${response.status} ${response.statusText}.`);
+      return {bytes: new Uint8Array(await response.arrayBuffer()), where: `loadKerasModel('${source}')`};
+    }
+    const file = source.startsWith('file://') ? decodeURIComponent(source.slice('file://'.length)) : source;
+    const fs = await import('fs');
+    let bytes: Uint8Array;
+    try {
+      bytes = await fs.promises.readFile(file);
+    } catch (e) {
+      throw new Error(`loadKerasModel: cannot read '${file}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).`);
+    }
+    return {bytes, where: `loadKerasModel('${file}')`};
+  }
+  if (source !== null && typeof source === 'object' && typeof (source as {arrayBuffer?: unknown}).arrayBuffer === 'function') {
+    const named = (source as {name?: string}).name;
+    return {bytes: new Uint8Array(await source.arrayBuffer()), where: `loadKerasModel(${named ? `'${named}'` : 'File'})`};
+  }
+  throw new Error(`loadKerasModel: source must be a path, a file:// or http(s):// URL, an ArrayBuffer, a Uint8Array or a File, ` +
+    `but received ${describe(source)}.`);
+}
+
+function findLayer(model: LayersModel, path: string[]): Layer {
+  let layer: Layer = model.getLayer(path[0] as string);
+  for (const name of path.slice(1)) layer = (layer as unknown as LayersModel).getLayer(name);
+  return layer;
+}
+
+/** A Keras grouped-conv kernel (h, w, 1, C·m) as a depthwise kernel (h, w, C, m): the same values, channel-major. */
+function depthwiseKernel(d: H5Dataset, channels: number): {shape: number[]; data: ArrayLike<number>} {
+  const [h, w, , out] = d.shape as [number, number, number, number];
+  return {shape: [h, w, channels, out / channels], data: d.data};
+}
+
+function assignWeights(model: LayersModel, plan: WeightPlanEntry[], datasets: H5Dataset[], where: string): void {
+  const byPath = new Map(datasets.map((d) => [d.path, d]));
+  const used = new Set<string>();
+  for (const entry of plan) {
+    const layer = findLayer(model, entry.layerPath);
+    const vars: H5Dataset[] = [];
+    for (let i = 0; byPath.has(`${entry.h5Group}/vars/${i}`); i++) vars.push(byPath.get(`${entry.h5Group}/vars/${i}`) as H5Dataset);
+    const targets = layer.weights;
+    if (vars.length !== targets.length) {
+      throw new Error(`${where}: layer '${entry.layerPath.join('/')}' (${layer.getClassName()}) has ${targets.length} weights in TF.js ` +
+        `but ${vars.length} in the file (${entry.h5Group}/vars).`);
+    }
+    const values: Tensor[] = vars.map((d, i) => {
+      used.add(`${entry.h5Group}/vars/${i}`);
+      if (d.dtype !== '<f' || d.data === null) {
+        throw new Error(`${where}: ${entry.h5Group}/vars/${i} holds ${d.dtype} values; only float32 weights are read.`);
+      }
+      const target = targets[i]!.shape;
+      const v = entry.transform === 'groupedToDepthwise' && i === 0 ? depthwiseKernel(d, target[2] as number) : d;
+      if (v.shape.length !== target.length || v.shape.some((s, j) => s !== target[j])) {
+        throw new Error(`${where}: ${entry.h5Group}/vars/${i} has shape [${v.shape}], but weight '${targets[i]!.originalName}' ` +
+          `of layer '${entry.layerPath.join('/')}' needs [${target}].`);
+      }
+      return tensor(v.data as Float32Array, v.shape, 'float32');
+    });
+    layer.setWeights(values);
+    values.forEach((t) => t.dispose());
+  }
+  const left = datasets.filter((d) => d.path.includes('/vars/') && !used.has(d.path)).map((d) => d.path);
+  if (left.length) {
+    throw new Error(`${where}: ${left.length} weight${left.length === 1 ? '' : 's'} of the file found no layer: ${left.slice(0, 8).join(', ')}` +
+      `${left.length > 8 ? ', …' : ''}.`);
+  }
+}
+
+/**
+ * Loads a Keras 3 `.keras` model into TF.js: the same layers (stock tf.layers
+ * classes where tfjs has them; this package's layers for the stochastic-depth
+ * family, `Normalization` and `LayerScale`) and the file's weights. Throws one
+ * error listing every layer it cannot read, never returns a different model.
+ *
+ * @example
+ * const model = await dp.loadKerasModel('convnext.keras');
+ */
+export async function loadKerasModel(source: KerasSource, opts: LoadKerasOptions = {}): Promise<LayersModel> {
+  const {bytes, where} = await bytesOf(source);
+  const archive = readKerasArchive(bytes, where);
+  const translated = translateKerasConfig(archive.config, where);
+  translated.notes.forEach((n) => opts.onNote?.(n));
+  const datasets = await readH5(archive.weights, where, {timeoutMs: opts.h5TimeoutMs});
+  const model = await models.modelFromJSON({modelTopology: translated.topology} as never);
+  try {
+    assignWeights(model, translated.weights, datasets, where);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  return model;
+}

@@ -1,0 +1,110 @@
+"""Keras 3 fixtures for the Keras bridge (issue 12), from the local wheels.
+
+Builds small models with Keras itself (fixed seeds), perturbs every weight
+(random init hides mistakes: a layer scale of 1e-6 makes a branch invisible,
+BatchNorm statistics of 0 and 1 hide a swapped variable order), saves each as
+`.keras`, and writes `<name>.expected.json`: fixed inputs and Keras' outputs
+(logits, no softmax) in inference mode.
+
+Usage: python scripts/keras_fixtures.py OUT_DIR [--large]
+  --large also writes ConvNeXt-Tiny's configuration (about 110 MB; not committed).
+"""
+import json
+import os
+import sys
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import keras  # noqa: E402
+from keras.src.applications import convnext  # noqa: E402
+
+
+def perturb(model, seed):
+    """Every weight, moving statistics included, moved by a seeded amount of its own scale."""
+    rng = np.random.default_rng(seed)
+    for w in model.weights:
+        v = np.asarray(w.numpy())
+        scale = float(np.abs(v).mean()) if v.size and np.abs(v).mean() > 0 else 1.0
+        noise = rng.normal(0.0, 0.5 * max(scale, 0.05), size=v.shape).astype(v.dtype)
+        if "variance" in w.path:
+            w.assign(np.abs(v + noise) + 0.1)  # a variance stays positive
+        elif "layer_scale" in w.path or w.path.endswith("gamma") and v.size and np.allclose(v, v.flat[0]):
+            w.assign(rng.uniform(0.5, 1.5, size=v.shape).astype(v.dtype))  # visible branches
+        else:
+            w.assign(v + noise)
+
+
+def convnext_model(depths, dims, rate, size, classes, name):
+    return convnext.ConvNeXt(
+        depths=depths, projection_dims=dims, drop_path_rate=rate, default_size=size,
+        name=name, include_preprocessing=True, include_top=True, weights=None,
+        input_shape=(size, size, 3), classes=classes, classifier_activation=None)
+
+
+def write(model, out_dir, name, input_shape, seed):
+    path = os.path.join(out_dir, f"{name}.keras")
+    model.save(path)
+    rng = np.random.default_rng(seed + 1000)
+    x = rng.uniform(0, 255, size=(2,) + tuple(input_shape)).astype("float32")
+    y = np.asarray(model(x, training=False))
+    with open(os.path.join(out_dir, f"{name}.expected.json"), "w") as f:
+        json.dump({"keras": keras.__version__, "backend": keras.backend.backend(),
+                   "input_shape": [2] + list(input_shape), "x": x.ravel().tolist(),
+                   "y_shape": list(y.shape), "y": y.ravel().tolist()}, f)
+    print(f"wrote {path} ({os.path.getsize(path)} bytes)")
+
+
+def broken_corpus(out_dir, good_path):
+    """Damaged and unreadable .keras files, each with the error loadKerasModel must give (tests read them)."""
+    import zipfile
+    bdir = os.path.join(out_dir, "broken")
+    os.makedirs(bdir, exist_ok=True)
+    good = open(good_path, "rb").read()
+    with zipfile.ZipFile(good_path) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+
+    def zipped(name, files):
+        with zipfile.ZipFile(os.path.join(bdir, name), "w") as z:
+            for n, b in files.items():
+                z.writestr(n, b)
+
+    open(os.path.join(bdir, "not_a_zip.keras"), "wb").write(b"\x89HDF\r\n\x1a\n" + bytes(range(200)))
+    open(os.path.join(bdir, "empty.keras"), "wb").write(b"")
+    open(os.path.join(bdir, "truncated.keras"), "wb").write(good[: len(good) // 2])
+    zipped("no_weights.keras", {"config.json": parts["config.json"], "metadata.json": parts["metadata.json"]})
+    zipped("bad_json.keras", {**parts, "config.json": parts["config.json"][:100]})
+    zipped("bad_h5.keras", {**parts, "model.weights.h5": b"\x89HDF\r\n\x1a\n" + bytes(4000)})
+    zipped("not_h5.keras", {**parts, "model.weights.h5": b"PK this is not HDF5"})
+    zipped("truncated_h5.keras", {**parts, "model.weights.h5": parts["model.weights.h5"][:5000]})
+    # Real Keras models whose layers TF.js cannot hold: one error naming each.
+    inp = keras.Input((4,), name="x")
+    h = keras.layers.Lambda(lambda t: t * 2.0, name="double")(inp)
+    h = keras.layers.Dense(3, name="dense_a")(h)
+    h = keras.layers.LSTM(2, name="lstm_never")(keras.layers.Reshape((3, 1), name="to_seq")(h))
+    keras.Model(inp, h).save(os.path.join(bdir, "unsupported_layers.keras"))
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    inp = keras.Input((4,), name="x")
+    keras.Model(inp, keras.layers.Dense(2, name="half")(inp)).save(os.path.join(bdir, "mixed_precision.keras"))
+    keras.mixed_precision.set_global_policy("float32")
+    print(f"wrote {len(os.listdir(bdir))} broken files to {bdir}")
+
+
+def main():
+    out_dir = sys.argv[1]
+    os.makedirs(out_dir, exist_ok=True)
+    keras.utils.set_random_seed(1)
+    small = convnext_model([1, 1, 2, 1], [8, 16, 24, 32], 0.3, 32, 5, "convnext_small_test")
+    perturb(small, 1)
+    write(small, out_dir, "convnext_reduced", (32, 32, 3), 1)
+    broken_corpus(out_dir, os.path.join(out_dir, "convnext_reduced.keras"))
+    if "--large" in sys.argv:
+        keras.utils.set_random_seed(2)
+        tiny = convnext_model([3, 3, 9, 3], [96, 192, 384, 768], 0.1, 224, 1000, "convnext_tiny")
+        perturb(tiny, 2)
+        write(tiny, out_dir, "convnext_tiny", (224, 224, 3), 2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,302 @@
+/**
+ * Keras 3 `config.json` → a tfjs-layers model topology (the Keras 2 form
+ * tfjs reads), plus the plan that maps `model.weights.h5` onto the tfjs
+ * layers. Pure data work: no tfjs import. Everything the translation does not
+ * know is collected and refused in one error that lists every offending
+ * layer with its class — never a silently different model.
+ */
+
+type Json = Record<string, unknown>;
+
+/** Where one Keras layer's variables sit in `model.weights.h5`, and how they become the tfjs layer's weights. */
+export interface WeightPlanEntry {
+  /** The tfjs layer's name path: [outer model layer, …, layer] (nested containers included). */
+  layerPath: string[];
+  /** The HDF5 group holding `vars/0`, `vars/1`, … (e.g. `layers/sequential_1/layers/conv2d`). */
+  h5Group: string;
+  /** How the Keras variables become the tfjs weights. */
+  transform: 'identity' | 'groupedToDepthwise';
+}
+
+export interface TranslatedModel {
+  /** The tfjs model topology (`{class_name, config}`), for `tf.models.modelFromJSON`. */
+  topology: Json;
+  weights: WeightPlanEntry[];
+  /** Notes on what was translated (e.g. a grouped Conv2D read as DepthwiseConv2D). */
+  notes: string[];
+}
+
+/** The Keras class names whose saved configs this translation turns into tfjs layers. */
+const PLAIN_LAYERS = new Set([
+  'Conv2D', 'DepthwiseConv2D', 'SeparableConv2D', 'Conv1D', 'Conv2DTranspose', 'Dense', 'Activation', 'Dropout',
+  'BatchNormalization', 'LayerNormalization', 'GlobalAveragePooling2D', 'GlobalMaxPooling2D', 'AveragePooling2D',
+  'MaxPooling2D', 'ZeroPadding2D', 'Flatten', 'Reshape', 'Add', 'Multiply', 'Concatenate', 'Average', 'Maximum',
+  'Minimum', 'Subtract', 'ReLU', 'LeakyReLU', 'Softmax', 'Rescaling', 'Permute', 'SpatialDropout2D', 'UpSampling2D',
+]);
+
+/** Layers of the stochastic-depth family and their companions that this package provides. */
+const PLUGIN_LAYERS = new Set(['Normalization', 'LayerScale', 'StochasticDepth', 'DropPath', 'StochasticResidual']);
+
+/** Keras activation names tfjs spells otherwise. */
+const ACTIVATIONS: Record<string, string> = {silu: 'swish'};
+const TFJS_ACTIVATIONS = new Set(['elu', 'hard_sigmoid', 'linear', 'relu', 'relu6', 'selu', 'sigmoid', 'softmax',
+  'softplus', 'softsign', 'tanh', 'swish', 'mish', 'gelu', 'gelu_new', 'log_softmax']);
+
+/** Keras' to_snake_case: the name of a layer's group in model.weights.h5. */
+export function snakeCase(name: string): string {
+  return name.replace(/(.)([A-Z][a-z]+)/g, '$1_$2').replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase();
+}
+
+const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+class Refusals {
+  readonly items: string[] = [];
+  add(layer: string, cls: string, why: string) {
+    this.items.push(`'${layer}' (${cls}): ${why}`);
+  }
+}
+
+/** A Keras 3 serialized object ({module, class_name, config, registered_name}) → tfjs' {class_name, config}. */
+function plainObject(value: unknown): unknown {
+  if (!isObject(value) || typeof value.class_name !== 'string') return value;
+  const config = isObject(value.config) ? {...value.config} : value.config;
+  if (value.class_name === 'VarianceScaling' && isObject(config) && config.distribution === 'untruncated_normal') {
+    config.distribution = 'normal'; // the initializer only matters for a re-initialization; loaded weights replace it
+  }
+  return {class_name: value.class_name, config};
+}
+
+/** The dtype of a layer config: a string, or a DTypePolicy object whose name must be a plain float32. */
+function dtypeOf(value: unknown): string | null {
+  if (value === undefined || value === null) return 'float32';
+  if (typeof value === 'string') return value;
+  if (isObject(value) && value.class_name === 'DTypePolicy' && isObject(value.config) && typeof value.config.name === 'string') {
+    return value.config.name;
+  }
+  return null;
+}
+
+/** Keras tensors in a node's args, in order: [layer, node, tensor] each. */
+function kerasTensors(value: unknown, out: [string, number, number][] = []): [string, number, number][] {
+  if (Array.isArray(value)) value.forEach((v) => kerasTensors(v, out));
+  else if (isObject(value) && value.class_name === '__keras_tensor__' && isObject(value.config)) {
+    const h = value.config.keras_history;
+    if (Array.isArray(h) && typeof h[0] === 'string') out.push([h[0], Number(h[1]), Number(h[2])]);
+  }
+  return out;
+}
+
+/** Whether args hold anything but Keras tensors (constants: an op with a number argument). */
+function hasConstants(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(hasConstants);
+  if (isObject(value)) return value.class_name !== '__keras_tensor__';
+  return value !== null && value !== undefined;
+}
+
+interface Scope {
+  /** Names of the nested containers of this scope (calls into them shift node indices by one). */
+  containers: Set<string>;
+}
+
+/** One layer config (Keras 3) → tfjs, or null after recording why it cannot be. */
+function translateLayer(layer: Json, refusals: Refusals, notes: string[]): {cls: string; config: Json; transform: WeightPlanEntry['transform']} | null {
+  const cls = String(layer.class_name);
+  const module = typeof layer.module === 'string' ? layer.module : '';
+  const src = isObject(layer.config) ? layer.config : {};
+  const name = String(layer.name ?? src.name);
+  const config: Json = {};
+  for (const [k, v] of Object.entries(src)) {
+    if (['dtype', 'shared_object_id'].includes(k)) continue;
+    config[k] = plainObject(v);
+  }
+  config.name = name;
+  const dtype = dtypeOf(src.dtype);
+  if (dtype !== 'float32') {
+    refusals.add(name, cls, `dtype policy ${JSON.stringify(dtype ?? src.dtype)}: only float32 models are read (mixed precision is not)`);
+    return null;
+  }
+  config.dtype = 'float32';
+  let outCls = cls;
+  let transform: WeightPlanEntry['transform'] = 'identity';
+  if (module.startsWith('keras.src.ops')) {
+    // An op node (x + y written in the model code): only two-tensor element-wise ops have a tfjs layer.
+    if (!['Add', 'Multiply', 'Subtract'].includes(cls)) {
+      refusals.add(name, cls, `an op node (${module}) with no tfjs layer`);
+      return null;
+    }
+    return {cls, config: {name, dtype: 'float32', trainable: true}, transform};
+  }
+  if (cls === 'InputLayer') {
+    const shape = src.batch_shape ?? src.batch_input_shape;
+    if (!Array.isArray(shape)) {
+      refusals.add(name, cls, 'no batch_shape');
+      return null;
+    }
+    if (src.sparse === true || src.ragged === true) refusals.add(name, cls, 'sparse or ragged inputs');
+    return {cls, config: {name, batch_input_shape: shape, dtype: 'float32', sparse: false}, transform};
+  }
+  if (!PLAIN_LAYERS.has(cls) && !PLUGIN_LAYERS.has(cls)) {
+    refusals.add(name, cls, cls === 'Lambda' ? 'a Lambda layer holds Python code, which is never run' :
+      `no tfjs layer of this class${module ? ` (module ${module})` : ''}`);
+    return null;
+  }
+  delete config.lora_rank;
+  delete config.lora_alpha;
+  if (config.quantization_config !== undefined && config.quantization_config !== null) {
+    refusals.add(name, cls, 'a quantized layer');
+    return null;
+  }
+  delete config.quantization_config;
+  if (typeof config.activation === 'string') {
+    const act = ACTIVATIONS[config.activation] ?? config.activation;
+    if (!TFJS_ACTIVATIONS.has(act)) {
+      refusals.add(name, cls, `activation '${config.activation}' has no tfjs equivalent`);
+      return null;
+    }
+    config.activation = act;
+  }
+  if (cls === 'Conv2D' && typeof src.groups === 'number' && src.groups !== 1) {
+    const build = isObject(layer.build_config) ? layer.build_config.input_shape : undefined;
+    const inChannels = Array.isArray(build) ? Number(build[build.length - 1]) : NaN;
+    const filters = Number(src.filters);
+    if (src.groups !== inChannels || filters % inChannels !== 0) {
+      refusals.add(name, cls, `a grouped convolution with groups ${src.groups} over ${inChannels} input channels ` +
+        '(only groups = input channels, a depthwise convolution, is read)');
+      return null;
+    }
+    outCls = 'DepthwiseConv2D';
+    for (const k of ['filters', 'groups', 'kernel_initializer', 'kernel_regularizer', 'kernel_constraint']) delete config[k];
+    config.depth_multiplier = filters / inChannels;
+    config.depthwise_initializer = plainObject(src.kernel_initializer);
+    config.depthwise_regularizer = plainObject(src.kernel_regularizer);
+    config.depthwise_constraint = plainObject(src.kernel_constraint);
+    transform = 'groupedToDepthwise';
+    notes.push(`'${name}': Conv2D with groups ${src.groups} read as DepthwiseConv2D (depth multiplier ${filters / inChannels})`);
+  } else if (cls === 'Conv2D') {
+    delete config.groups;
+  }
+  if (cls === 'StochasticDepth' && 'drop_path_rate' in src) {
+    // keras.applications ConvNeXt's: one input, per sample, kept samples × 1/keep — this package's DropPath.
+    notes.push(`'${name}': ConvNeXt StochasticDepth read as DropPath (rate ${String(src.drop_path_rate)}); at rate 1 it gives ` +
+      'exact zeros where Keras\' gives NaN (0/0)');
+    return {cls: 'DropPath', config: {name, trainable: src.trainable ?? true, dtype: 'float32', rate: src.drop_path_rate,
+      mode: 'row', scale_by_keep: true}, transform};
+  }
+  if (cls === 'StochasticDepth' || cls === 'DropPath' || cls === 'StochasticResidual') {
+    refusals.add(name, cls, `this form of ${cls} (config fields ${Object.keys(src).join(', ')}) is not read yet`);
+    return null;
+  }
+  if (cls === 'LayerNormalization' && src.rms_scaling === true) {
+    refusals.add(name, cls, 'rms_scaling (RMS normalization) has no tfjs layer');
+    return null;
+  }
+  delete config.rms_scaling;
+  if ((cls === 'GlobalAveragePooling2D' || cls === 'GlobalMaxPooling2D') && src.keepdims === true) {
+    refusals.add(name, cls, 'keepdims: true has no tfjs equivalent');
+    return null;
+  }
+  delete config.keepdims;
+  if (cls === 'BatchNormalization') {
+    if (src.renorm === true) refusals.add(name, cls, 'batch renormalization');
+    for (const k of ['renorm', 'renorm_clipping', 'renorm_momentum', 'synchronized']) delete config[k];
+  }
+  return {cls: outCls, config, transform};
+}
+
+/**
+ * Translates one container (Functional or Sequential) config, recursively.
+ * `h5Prefix` is the container's group in model.weights.h5 ('' at the top).
+ */
+function translateContainer(container: Json, h5Prefix: string, layerPrefix: string[], refusals: Refusals, notes: string[],
+    weights: WeightPlanEntry[]): Json | null {
+  const cls = String(container.class_name);
+  const cfg = isObject(container.config) ? container.config : {};
+  const name = String(container.name ?? cfg.name);
+  const layers = Array.isArray(cfg.layers) ? cfg.layers.filter(isObject) : [];
+  const counters = new Map<string, number>();
+  const h5Name = (layer: Json) => {
+    const base = snakeCase(String(layer.class_name));
+    const n = counters.get(base) ?? 0;
+    counters.set(base, n + 1);
+    return `${h5Prefix}layers/${n === 0 ? base : `${base}_${n}`}`;
+  };
+  const scope: Scope = {containers: new Set()};
+  const out: Json[] = [];
+  let sequentialInput: unknown;
+  for (const layer of layers) {
+    const lcls = String(layer.class_name);
+    const lname = String(layer.name ?? (isObject(layer.config) ? layer.config.name : ''));
+    const isOp = typeof layer.module === 'string' && layer.module.startsWith('keras.src.ops');
+    if (cls === 'Sequential' && lcls === 'InputLayer') {
+      // A nested Sequential lists its own InputLayer; tfjs puts the shape on the first layer, and h5 does not count it.
+      sequentialInput = isObject(layer.config) ? layer.config.batch_shape ?? layer.config.batch_input_shape : undefined;
+      continue;
+    }
+    const group = isOp ? '' : h5Name(layer);
+    let translated: Json;
+    if (lcls === 'Functional' || lcls === 'Sequential' || lcls === 'Model') {
+      const nested = translateContainer(layer, `${group}/`, [...layerPrefix, lname], refusals, notes, weights);
+      if (!nested) continue;
+      scope.containers.add(lname);
+      translated = nested;
+    } else {
+      const t = translateLayer(layer, refusals, notes);
+      if (!t) continue;
+      translated = {class_name: t.cls, config: t.config};
+      if (!isOp && lcls !== 'InputLayer') weights.push({layerPath: [...layerPrefix, lname], h5Group: group, transform: t.transform});
+    }
+    translated.name = lname;
+    if (cls !== 'Sequential') {
+      const nodes = Array.isArray(layer.inbound_nodes) ? layer.inbound_nodes : [];
+      const tfNodes: unknown[] = [];
+      for (const node of nodes) {
+        if (!isObject(node)) continue;
+        if (hasConstants(node.args)) {
+          refusals.add(lname, lcls, 'called with constant (non-tensor) arguments');
+          continue;
+        }
+        const kwargs = isObject(node.kwargs) ? node.kwargs : {};
+        const extra = Object.keys(kwargs).filter((k) => !['training', 'mask'].includes(k) || kwargs[k] !== null && kwargs[k] !== undefined);
+        if (extra.length) refusals.add(lname, lcls, `called with keyword arguments ${extra.join(', ')}`);
+        tfNodes.push(kerasTensors(node.args).map(([l, n, t]) => [l, scope.containers.has(l) ? n + 1 : n, t, {}]));
+      }
+      translated.inbound_nodes = tfNodes;
+    }
+    out.push(translated);
+  }
+  if (cls === 'Sequential') {
+    const first = out[0];
+    if (first && sequentialInput !== undefined && isObject(first.config)) first.config.batch_input_shape = sequentialInput;
+    return {class_name: 'Sequential', config: {name, layers: out}, name};
+  }
+  if (cls !== 'Functional' && cls !== 'Model') {
+    refusals.add(name, cls, 'a model class other than Functional or Sequential (a subclassed model holds Python code)');
+    return null;
+  }
+  const ends = (v: unknown) => {
+    const list = Array.isArray(v) && typeof v[0] === 'string' ? [v] : Array.isArray(v) ? v : [];
+    return list.map((e) => [String(e[0]), Number(e[1]), Number(e[2])]);
+  };
+  return {class_name: 'Model', name, config: {name, layers: out, input_layers: ends(cfg.input_layers), output_layers: ends(cfg.output_layers)}};
+}
+
+/**
+ * Translates a Keras 3 `config.json`. Throws one error listing every layer
+ * that cannot be read, with its class and why.
+ */
+export function translateKerasConfig(config: Json, where: string): TranslatedModel {
+  const refusals = new Refusals();
+  const notes: string[] = [];
+  const weights: WeightPlanEntry[] = [];
+  const cls = String(config.class_name);
+  if (cls !== 'Functional' && cls !== 'Sequential' && cls !== 'Model') {
+    throw new Error(`${where}: config.json describes a '${cls}', not a Functional or Sequential model ` +
+      '(subclassed models hold Python code and cannot be read).');
+  }
+  const topology = translateContainer(config, '', [], refusals, notes, weights);
+  if (refusals.items.length || !topology) {
+    throw new Error(`${where}: the model cannot be read into TF.js without changing it; ${refusals.items.length} ` +
+      `layer${refusals.items.length === 1 ? '' : 's'} cannot:\n  ${refusals.items.join('\n  ')}`);
+  }
+  return {topology, weights, notes};
+}

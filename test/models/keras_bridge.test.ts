@@ -1,0 +1,82 @@
+/**
+ * Reading Keras 3 `.keras` files (issue 12): fixtures made by
+ * scripts/keras_fixtures.py with keras 3.15.1 + tensorflow-cpu 2.21 (fixed
+ * seeds, every weight perturbed), compared with Keras' own predictions.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+
+import {DropPath, loadKerasModel} from '../../index';
+import {tf} from '../utils/tf';
+
+const FIXTURES = path.join(__dirname, '..', 'fixtures', 'keras');
+const expected = (name: string) => JSON.parse(fs.readFileSync(path.join(FIXTURES, `${name}.expected.json`), 'utf8')) as
+  {input_shape: number[]; x: number[]; y_shape: number[]; y: number[]};
+
+test('a reduced keras.applications ConvNeXt: predictions equal Keras\' (logits, 1e-4 of their scale)', async () => {
+  const notes: string[] = [];
+  const model = await loadKerasModel(path.join(FIXTURES, 'convnext_reduced.keras'), {onNote: (n) => notes.push(n)});
+  const e = expected('convnext_reduced');
+  const y = model.predict(tf.tensor(e.x, e.input_shape)) as tf.Tensor;
+  expect(y.shape).toEqual(e.y_shape);
+  const want = tf.tensor(e.y, e.y_shape);
+  const scale = tf.max(tf.abs(want)).dataSync()[0] as number;
+  const diff = tf.max(tf.abs(tf.sub(y, want))).dataSync()[0] as number;
+  expect(diff).toBeLessThanOrEqual(1e-4 * scale);
+  expect(model.layers.filter((l) => l instanceof DropPath).length).toBe(4);
+  expect(notes.some((n) => /read as DepthwiseConv2D/.test(n))).toBe(true);
+});
+
+test('the loaded ConvNeXt trains: one fit step on tfjs-node, finite loss, weights move, no leak', async () => {
+  const model = await loadKerasModel(path.join(FIXTURES, 'convnext_reduced.keras'));
+  model.compile({optimizer: tf.train.adam(1e-3), loss: tf.losses.softmaxCrossEntropy as never});
+  const x = tf.randomUniform([4, 32, 32, 3], 0, 255, 'float32', 1);
+  const y = tf.oneHot(tf.tensor1d([0, 1, 2, 3], 'int32'), 5);
+  const before = model.getWeights().map((w) => w.dataSync().slice());
+  const h = await model.fit(x, y, {epochs: 1, batchSize: 4, verbose: 0});
+  expect(Number.isFinite(h.history.loss?.[0] as number)).toBe(true);
+  const after = model.getWeights();
+  expect(after.some((w, i) => w.dataSync().some((v, j) => v !== (before[i] as Float32Array)[j]))).toBe(true);
+  const n = tf.memory().numTensors;
+  await model.fit(x, y, {epochs: 1, batchSize: 4, verbose: 0});
+  expect(tf.memory().numTensors).toBe(n);
+});
+
+describe('a .keras file is untrusted input: each broken file gives its own clear error', () => {
+  const broken = (name: string) => path.join(FIXTURES, 'broken', name);
+  test.each([
+    ['empty.keras', /not a \.keras file: a \.keras file is a zip archive \(it starts with the bytes 50 4b\), but this one is empty/],
+    ['not_a_zip.keras', /not a \.keras file: .* but this one starts with 89 48 44 46/],
+    ['truncated.keras', /the zip archive is damaged or truncated/],
+    ['no_weights.keras', /holds config\.json and model\.weights\.h5, but model\.weights\.h5 is missing/],
+    ['bad_json.keras', /config\.json is not valid JSON/],
+    ['not_h5.keras', /model\.weights\.h5 is not an HDF5 file/],
+    ['bad_h5.keras', /model\.weights\.h5 could not be read as HDF5/],
+    ['truncated_h5.keras', /model\.weights\.h5 could not be read as HDF5|the HDF5 reader/],
+    ['mixed_precision.keras', /'half' \(Dense\): dtype policy "mixed_float16": only float32 models are read/],
+  ])('%s', async (name, message) => {
+    await expect(loadKerasModel(broken(name))).rejects.toThrow(message);
+  });
+
+  test('every layer TF.js cannot hold is named, with its class, in one error', async () => {
+    const err = await loadKerasModel(broken('unsupported_layers.keras')).then(() => null, (e: Error) => e);
+    expect(err?.message).toMatch(/2 layers cannot:/);
+    expect(err?.message).toContain("'double' (Lambda): a Lambda layer holds Python code, which is never run");
+    expect(err?.message).toContain("'lstm_never' (LSTM): no tfjs layer of this class");
+  });
+
+  test('a missing file, and a source of the wrong kind', async () => {
+    await expect(loadKerasModel(broken('nope.keras'))).rejects.toThrow(/cannot read '.*nope\.keras' \(ENOENT\)/);
+    await expect(loadKerasModel(42 as never)).rejects.toThrow(/source must be a path, a file:\/\/ or http\(s\):\/\/ URL, an ArrayBuffer, a Uint8Array or a File, but received 42/);
+  });
+
+  test('the same bytes load from a Uint8Array, an ArrayBuffer and a File-like object', async () => {
+    const bytes = fs.readFileSync(path.join(FIXTURES, 'convnext_reduced.keras'));
+    const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+    for (const source of [new Uint8Array(bytes), ab, {name: 'x.keras', arrayBuffer: async () => ab}]) {
+      const model = await loadKerasModel(source as never);
+      expect(model.outputs[0]?.shape).toEqual([null, 5]);
+      model.dispose();
+    }
+  });
+});
