@@ -41,8 +41,8 @@ export class Normalization extends layers.Layer {
   constructor(args: NormalizationArgs = {}) {
     super(args);
     const axis = args.axis === undefined || args.axis === null ? [-1] : Array.isArray(args.axis) ? args.axis : [args.axis];
-    if (axis.length !== 1 || axis[0] !== -1) {
-      throw new Error(`Normalization: only per-channel statistics on the last axis (axis -1) are supported, but received axis ${describe(args.axis)}.`);
+    if (axis.length !== 1 || !Number.isInteger(axis[0])) {
+      throw new Error(`Normalization: only per-channel statistics on one axis, the last, are supported, but received axis ${JSON.stringify(args.axis)}.`);
     }
     if (args.invert === true) throw new Error('Normalization: invert: true (de-normalization) is not supported.');
     const list = (v: number | number[] | null | undefined) => (v === undefined || v === null ? null : Array.isArray(v) ? v : [v]);
@@ -56,6 +56,11 @@ export class Normalization extends layers.Layer {
 
   override build(inputShape: Shape | Shape[]): void {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Shape;
+    const axis = this.axis[0] as number;
+    if (axis !== -1 && axis !== shape.length - 1) {
+      throw new Error(`Normalization '${this.name}': statistics on axis ${axis} of a rank-${shape.length} input are not supported ` +
+        '(only the last axis).');
+    }
     const channels = shape[shape.length - 1];
     if (this.meanValues === null && typeof channels === 'number') {
       this.meanWeight = this.addWeight('mean', [channels], 'float32', initializers.zeros(), undefined, false);

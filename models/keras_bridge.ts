@@ -84,8 +84,10 @@ function assignWeights(model: LayersModel, plan: WeightPlanEntry[], datasets: H5
     }
     const values: Tensor[] = vars.map((d, i) => {
       used.add(`${entry.h5Group}/vars/${i}`);
-      if (d.dtype !== '<f' || d.data === null) {
-        throw new Error(`${where}: ${entry.h5Group}/vars/${i} holds ${d.dtype} values; only float32 weights are read.`);
+      // float32, or integers float32 holds exactly (Normalization's sample count is int64).
+      const integer = /^[<>|]?[iuq]/i.test(d.dtype) && d.data !== null && Array.from(d.data).every((v) => Math.abs(v) <= 2 ** 24);
+      if (d.data === null || (d.dtype !== '<f' && !integer)) {
+        throw new Error(`${where}: ${entry.h5Group}/vars/${i} holds ${d.dtype} values; only float32 weights (and exact integers) are read.`);
       }
       const target = targets[i]!.shape;
       const v = entry.transform === 'groupedToDepthwise' && i === 0 ? depthwiseKernel(d, target[2] as number) : d;
@@ -93,7 +95,7 @@ function assignWeights(model: LayersModel, plan: WeightPlanEntry[], datasets: H5
         throw new Error(`${where}: ${entry.h5Group}/vars/${i} has shape [${v.shape}], but weight '${targets[i]!.originalName}' ` +
           `of layer '${entry.layerPath.join('/')}' needs [${target}].`);
       }
-      return tensor(v.data as Float32Array, v.shape, 'float32');
+      return tensor(d.dtype === '<f' ? v.data as Float32Array : Float32Array.from(v.data), v.shape, 'float32');
     });
     layer.setWeights(values);
     values.forEach((t) => t.dispose());

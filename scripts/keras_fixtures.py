@@ -18,7 +18,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 import keras  # noqa: E402
-from keras.src.applications import convnext  # noqa: E402
+from keras.src.applications import convnext, efficientnet, efficientnet_v2  # noqa: E402
 
 
 def perturb(model, seed):
@@ -48,7 +48,9 @@ def write(model, out_dir, name, input_shape, seed):
     model.save(path)
     rng = np.random.default_rng(seed + 1000)
     x = rng.uniform(0, 255, size=(2,) + tuple(input_shape)).astype("float32")
-    y = np.asarray(model(x, training=False))
+    # Keras' answer for the file as saved (reloaded: an in-memory Normalization keeps the statistics it had at
+    # build time until it is finalized, which loading does).
+    y = np.asarray(keras.saving.load_model(path)(x, training=False))
     with open(os.path.join(out_dir, f"{name}.expected.json"), "w") as f:
         json.dump({"keras": keras.__version__, "backend": keras.backend.backend(),
                    "input_shape": [2] + list(input_shape), "x": x.ravel().tolist(),
@@ -99,6 +101,18 @@ def main():
     perturb(small, 1)
     write(small, out_dir, "convnext_reduced", (32, 32, 3), 1)
     broken_corpus(out_dir, os.path.join(out_dir, "convnext_reduced.keras"))
+    # EfficientNet (B0's blocks, narrowed and shortened) and EfficientNetV2-B0's, with their stochastic depth
+    # (Dropout with noise_shape (None, 1, 1, 1)), swish, squeeze-excite and preprocessing layers.
+    keras.utils.set_random_seed(3)
+    eff = efficientnet.EfficientNet(0.25, 0.25, 32, 0.2, drop_connect_rate=0.2, name="efficientnet_reduced",
+                                    weights=None, input_shape=(32, 32, 3), classes=4, classifier_activation=None)
+    perturb(eff, 3)
+    write(eff, out_dir, "efficientnet_reduced", (32, 32, 3), 3)
+    keras.utils.set_random_seed(4)
+    eff2 = efficientnet_v2.EfficientNetV2(0.25, 0.25, 32, name="efficientnetv2_reduced", blocks_args=efficientnet_v2.DEFAULT_BLOCKS_ARGS["efficientnetv2-b0"],
+                                          weights=None, input_shape=(32, 32, 3), classes=4, classifier_activation=None)
+    perturb(eff2, 4)
+    write(eff2, out_dir, "efficientnetv2_reduced", (32, 32, 3), 4)
     if "--large" in sys.argv:
         keras.utils.set_random_seed(2)
         tiny = convnext_model([3, 3, 9, 3], [96, 192, 384, 768], 0.1, 224, 1000, "convnext_tiny")

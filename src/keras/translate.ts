@@ -256,7 +256,16 @@ function translateContainer(container: Json, h5Prefix: string, layerPrefix: stri
           continue;
         }
         const kwargs = isObject(node.kwargs) ? node.kwargs : {};
-        const extra = Object.keys(kwargs).filter((k) => !['training', 'mask'].includes(k) || kwargs[k] !== null && kwargs[k] !== undefined);
+        if (kwargs.training === false && translated.class_name === 'Dropout' && nodes.length === 1 && isObject(translated.config)) {
+          // Called with training=False in the Keras graph: this dropout never drops, in fit either. TF.js has no
+          // per-call training flag in a saved graph, so the same function is a Dropout of rate 0.
+          notes.push(`'${lname}': a Dropout (rate ${String(translated.config.rate)}) called with training=False, so it never ` +
+            'drops: read with rate 0');
+          translated.config.rate = 0;
+        } else if (kwargs.training !== undefined && kwargs.training !== null) {
+          refusals.add(lname, lcls, `called with training=${JSON.stringify(kwargs.training)} fixed in the graph (TF.js cannot pin a layer's mode)`);
+        }
+        const extra = Object.keys(kwargs).filter((k) => !['training', 'mask'].includes(k) && kwargs[k] !== null && kwargs[k] !== undefined);
         if (extra.length) refusals.add(lname, lcls, `called with keyword arguments ${extra.join(', ')}`);
         tfNodes.push(kerasTensors(node.args).map(([l, n, t]) => [l, scope.containers.has(l) ? n + 1 : n, t, {}]));
       }

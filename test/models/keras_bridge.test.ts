@@ -13,19 +13,24 @@ const FIXTURES = path.join(__dirname, '..', 'fixtures', 'keras');
 const expected = (name: string) => JSON.parse(fs.readFileSync(path.join(FIXTURES, `${name}.expected.json`), 'utf8')) as
   {input_shape: number[]; x: number[]; y_shape: number[]; y: number[]};
 
-test('a reduced keras.applications ConvNeXt: predictions equal Keras\' (logits, 1e-4 of their scale)', async () => {
-  const notes: string[] = [];
-  const model = await loadKerasModel(path.join(FIXTURES, 'convnext_reduced.keras'), {onNote: (n) => notes.push(n)});
-  const e = expected('convnext_reduced');
-  const y = model.predict(tf.tensor(e.x, e.input_shape)) as tf.Tensor;
-  expect(y.shape).toEqual(e.y_shape);
-  const want = tf.tensor(e.y, e.y_shape);
-  const scale = tf.max(tf.abs(want)).dataSync()[0] as number;
-  const diff = tf.max(tf.abs(tf.sub(y, want))).dataSync()[0] as number;
-  expect(diff).toBeLessThanOrEqual(1e-4 * scale);
-  expect(model.layers.filter((l) => l instanceof DropPath).length).toBe(4);
-  expect(notes.some((n) => /read as DepthwiseConv2D/.test(n))).toBe(true);
-});
+test.each([
+  // [fixture, DropPath layers (ConvNeXt's StochasticDepth), a note the translation must give]
+  ['convnext_reduced', 4, /read as DepthwiseConv2D/],
+  ['efficientnet_reduced', 0, /top_dropout.*training=False.*rate 0/],
+  ['efficientnetv2_reduced', 0, /called with training=False/],
+] as const)('%s (keras.applications, perturbed weights): predictions equal Keras\' (logits, within 1e-4 of their scale)',
+  async (name, dropPaths, note) => {
+    const notes: string[] = [];
+    const model = await loadKerasModel(path.join(FIXTURES, `${name}.keras`), {onNote: (n) => notes.push(n)});
+    const e = expected(name);
+    const y = model.predict(tf.tensor(e.x, e.input_shape)) as tf.Tensor;
+    expect(y.shape).toEqual(e.y_shape);
+    const want = tf.tensor(e.y, e.y_shape);
+    const scale = tf.max(tf.abs(want)).dataSync()[0] as number;
+    expect(tf.max(tf.abs(tf.sub(y, want))).dataSync()[0]).toBeLessThanOrEqual(1e-4 * scale);
+    expect(model.layers.filter((l) => l instanceof DropPath).length).toBe(dropPaths);
+    expect(notes.some((n) => note.test(n))).toBe(true);
+  });
 
 test('the loaded ConvNeXt trains: one fit step on tfjs-node, finite loss, weights move, no leak', async () => {
   const model = await loadKerasModel(path.join(FIXTURES, 'convnext_reduced.keras'));
