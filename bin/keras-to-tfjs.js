@@ -40,7 +40,7 @@ async function main(args) {
   }
   process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
   process.env.TF_ENABLE_ONEDNN_OPTS ??= '0';
-  const tf = loadTf();
+  loadTf(); // registers the tensorflow backend and its file:// handler
   const dp = require('../dist/index.js');
   const started = Date.now();
   const size = fs.statSync(input).size;
