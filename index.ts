@@ -7,6 +7,8 @@
  */
 import {DropPath, dropPathLayer} from './layers/drop_path';
 import {StochasticResidual, stochasticResidualLayer} from './layers/stochastic_residual';
+import {LayerScale, Normalization} from './layers/keras_layers';
+import {FixedDropout, StochasticDepth} from './layers/keras_stochastic_depth';
 
 export {dropPath} from './src/ops/drop_path';
 export type {DropPathOptions} from './src/ops/drop_path';
@@ -31,6 +33,7 @@ export {trainingPaths, useFastBlocks} from './models/fast_blocks';
 export {loadKerasModel} from './models/keras_bridge';
 export type {KerasSource, LoadKerasOptions} from './models/keras_bridge';
 export {LayerScale, Normalization} from './layers/keras_layers';
+export {FixedDropout, StochasticDepth} from './layers/keras_stochastic_depth';
 export type {TrainingPathReport, TrainingPathRow} from './models/fast_blocks';
 export {setFastTraining, trainingPath} from './layers/fast_layers';
 export type {TrainingPath} from './layers/fast_layers';
@@ -44,4 +47,4 @@ export const layers = {
 };
 
 /** Every layer class this package registers with tf.serialization. */
-export const registeredClasses = [DropPath, StochasticResidual] as const;
+export const registeredClasses = [DropPath, StochasticResidual, Normalization, LayerScale, StochasticDepth, FixedDropout] as const;

@@ -12,6 +12,7 @@ import type {LayersModel} from '@tensorflow/tfjs-layers';
 
 import '../layers/drop_path';
 import '../layers/keras_layers';
+import '../layers/keras_stochastic_depth';
 import {readKerasArchive} from '../src/keras/archive';
 import {readH5} from '../src/keras/h5';
 import type {H5Dataset} from '../src/keras/h5';

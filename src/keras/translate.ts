@@ -35,7 +35,7 @@ const PLAIN_LAYERS = new Set([
 ]);
 
 /** Layers of the stochastic-depth family and their companions that this package provides. */
-const PLUGIN_LAYERS = new Set(['Normalization', 'LayerScale', 'StochasticDepth', 'DropPath', 'StochasticResidual']);
+const PLUGIN_LAYERS = new Set(['Normalization', 'LayerScale', 'StochasticDepth', 'DropPath', 'StochasticResidual', 'FixedDropout']);
 
 /** Keras activation names tfjs spells otherwise. */
 const ACTIVATIONS: Record<string, string> = {silu: 'swish'};
@@ -181,6 +181,17 @@ function translateLayer(layer: Json, refusals: Refusals, notes: string[]): {cls:
       'exact zeros where Keras\' gives NaN (0/0)');
     return {cls: 'DropPath', config: {name, trainable: src.trainable ?? true, dtype: 'float32', rate: src.drop_path_rate,
       mode: 'row', scale_by_keep: true}, transform};
+  }
+  if (cls === 'StochasticDepth' && ('rate' in src || 'survival_probability' in src)) {
+    // keras-cv / TensorFlow Addons: two inputs, one draw per batch, no rescaling (this package's StochasticDepth).
+    const field = 'rate' in src ? 'rate' : 'survival_probability';
+    return {cls, config: {name, trainable: src.trainable ?? true, dtype: 'float32', [field]: src[field]}, transform};
+  }
+  if (cls === 'DropPath' && ('rate' in src || 'drop_prob' in src)) {
+    // keras-cv / keras-hub DropPath (rate, or drop_prob with scale_by_keep), or this package's own twin (rate, mode).
+    const rate = 'drop_prob' in src ? src.drop_prob : src.rate;
+    return {cls, config: {name, trainable: src.trainable ?? true, dtype: 'float32', rate, mode: src.mode ?? 'row',
+      scale_by_keep: src.scale_by_keep ?? true, ...(Number.isSafeInteger(src.seed) ? {seed: src.seed} : {})}, transform};
   }
   if (cls === 'StochasticDepth' || cls === 'DropPath' || cls === 'StochasticResidual') {
     refusals.add(name, cls, `this form of ${cls} (config fields ${Object.keys(src).join(', ')}) is not read yet`);
