@@ -39,9 +39,9 @@ const {parentPort, workerData} = require('worker_threads');
 (async () => {
   try {
     const h5wasm = await import(workerData.entry);
-    const {FS} = await h5wasm.ready;
-    FS.writeFile('/model.weights.h5', workerData.bytes);
-    const file = new h5wasm.File('/model.weights.h5', 'r');
+    await h5wasm.ready;
+    // h5wasm's Node build opens real paths: the main thread wrote the bytes to a private temporary file.
+    const file = new h5wasm.File(workerData.file, 'r');
     const datasets = [];
     const transfer = [];
     const walk = (group, prefix) => {
@@ -79,11 +79,23 @@ export async function readH5(bytes: Uint8Array, where: string, opts: ReadH5Optio
   if (typeof process === 'undefined' || !process.versions?.node) {
     throw new Error(`${where}: reading model.weights.h5 needs Node.js here; loading .keras files in the browser is not built yet.`);
   }
-  const {Worker} = await import('worker_threads');
+  const [{Worker}, fs, os, path] = await Promise.all([import('worker_threads'), import('fs'), import('os'), import('path')]);
   const entry = await h5wasmNodeEntry();
   const timeoutMs = opts.timeoutMs ?? 30_000 + (bytes.length / 1e8) * 10_000;
-  const copy = bytes.slice(); // the worker gets its own copy (transferred)
-  const worker = new Worker(WORKER, {eval: true, workerData: {entry, bytes: copy}, transferList: [copy.buffer]});
+  // A private temporary file (h5wasm's Node build reads real paths), removed whatever happens.
+  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'tfjs-drop-path-h5-'));
+  const file = path.join(dir, 'model.weights.h5');
+  try {
+    await fs.promises.writeFile(file, bytes);
+    return await runWorker(Worker, entry, file, where, timeoutMs);
+  } finally {
+    await fs.promises.rm(dir, {recursive: true, force: true});
+  }
+}
+
+function runWorker(Worker: typeof import('worker_threads').Worker, entry: string, file: string, where: string,
+    timeoutMs: number): Promise<H5Dataset[]> {
+  const worker = new Worker(WORKER, {eval: true, workerData: {entry, file}});
   return new Promise<H5Dataset[]>((resolve, reject) => {
     let done = false;
     const finish = (f: () => void) => {

@@ -75,6 +75,17 @@ describe('a .keras file is untrusted input: each broken file gives its own clear
     await expect(loadKerasModel(42 as never)).rejects.toThrow(/source must be a path, a file:\/\/ or http\(s\):\/\/ URL, an ArrayBuffer, a Uint8Array or a File, but received 42/);
   });
 
+  test('reading leaves nothing behind: no file at the filesystem root, no temporary folder', async () => {
+    const os = await import('os');
+    const leftovers = () => fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('tfjs-drop-path-h5-'));
+    const before = leftovers();
+    const model = await loadKerasModel(path.join(FIXTURES, 'convnext_reduced.keras'));
+    model.dispose();
+    await expect(loadKerasModel(broken('bad_h5.keras'))).rejects.toThrow(/could not be read as HDF5/);
+    expect(fs.existsSync('/model.weights.h5')).toBe(false);
+    expect(leftovers()).toEqual(before);
+  });
+
   test('the same bytes load from a Uint8Array, an ArrayBuffer and a File-like object', async () => {
     const bytes = fs.readFileSync(path.join(FIXTURES, 'convnext_reduced.keras'));
     const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
