@@ -33,7 +33,7 @@ async function main() {
   fs.mkdirSync(outdir, {recursive: true});
   // Node's built-in modules are reached only by Node-only paths (reading a .keras file from disk, the HDF5 worker).
   const common = {entryPoints: [entry], bundle: true, target: 'es2020', sourcemap: true, logLevel: 'warning',
-    legalComments: 'none', external: ['fs', 'path', 'url', 'worker_threads']};
+    legalComments: 'none', external: ['fs', 'os', 'path', 'url', 'worker_threads']};
   // The ES module leaves its npm dependencies to the user's bundler; the script-tag build carries seedrandom.
   await esbuild.build({...common, format: 'esm', external: [...common.external, ...TFJS, 'seedrandom', 'fflate'], outfile: path.join(outdir, 'tfjs-drop-path.esm.js')});
   await esbuild.build({...common, format: 'iife', globalName: 'tfdp', minify: true, plugins: [globalTf],

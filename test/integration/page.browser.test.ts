@@ -39,7 +39,8 @@ afterAll(async () => {
 test('the builds exclude tfjs and expose the plugin', () => {
   const min = fs.readFileSync(path.join(ROOT, 'dist/browser/tfjs-drop-path.min.js'), 'utf8');
   const esm = fs.readFileSync(path.join(ROOT, 'dist/browser/tfjs-drop-path.esm.js'), 'utf8');
-  expect(min.length).toBeLessThan(60000);
+  // tfjs itself is megabytes; the plugin with seedrandom and fflate (the .keras reader) is about 75 KB.
+  expect(min.length).toBeLessThan(100000);
   expect(min).toMatch(/var tfdp=/);
   expect(esm).toMatch(/from "@tensorflow\/tfjs-core"/);
   expect(esm).toMatch(/from "@tensorflow\/tfjs-layers"/);
