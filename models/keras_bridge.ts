@@ -71,13 +71,27 @@ function depthwiseKernel(d: H5Dataset, channels: number): {shape: number[]; data
   return {shape: [h, w, channels, out / channels], data: d.data};
 }
 
-function assignWeights(model: LayersModel, plan: WeightPlanEntry[], datasets: H5Dataset[], where: string): void {
+function assignWeights(model: LayersModel, plan: WeightPlanEntry[], datasets: H5Dataset[], where: string,
+    note: (n: string) => void): void {
+  const optimizerVars = datasets.filter((d) => d.path.startsWith('optimizer/')).length;
+  if (optimizerVars) note(`the file's optimizer state (${optimizerVars} variables) is not loaded: compile the model in TF.js`);
   const byPath = new Map(datasets.map((d) => [d.path, d]));
   const used = new Set<string>();
   for (const entry of plan) {
     const layer = findLayer(model, entry.layerPath);
     const vars: H5Dataset[] = [];
     for (let i = 0; byPath.has(`${entry.h5Group}/vars/${i}`); i++) vars.push(byPath.get(`${entry.h5Group}/vars/${i}`) as H5Dataset);
+    if (entry.transform === 'rateVariable') {
+      // The twin's rate variable: one scalar that must equal the rate the config gave the layer.
+      const value = vars.length === 1 ? Number(vars[0]!.data?.[0]) : NaN;
+      const rate = (layer as unknown as {rate: number}).rate;
+      if (!(Math.abs(value - rate) <= 1e-6)) {
+        throw new Error(`${where}: layer '${entry.layerPath.join('/')}' (DropPath) has rate ${rate} in its config but ` +
+          `${vars.length === 1 ? value : `${vars.length} variables`} in ${entry.h5Group}/vars.`);
+      }
+      used.add(`${entry.h5Group}/vars/0`);
+      continue;
+    }
     const targets = layer.weights;
     if (vars.length !== targets.length) {
       throw new Error(`${where}: layer '${entry.layerPath.join('/')}' (${layer.getClassName()}) has ${targets.length} weights in TF.js ` +
@@ -101,7 +115,9 @@ function assignWeights(model: LayersModel, plan: WeightPlanEntry[], datasets: H5
     layer.setWeights(values);
     values.forEach((t) => t.dispose());
   }
-  const left = datasets.filter((d) => d.path.includes('/vars/') && !used.has(d.path)).map((d) => d.path);
+  // Layer weights must all be used; the optimizer's state (optimizer/vars/…) is Keras' training state, not the model.
+  const left = datasets.filter((d) => !d.path.startsWith('optimizer/') && d.path.includes('vars/') && !used.has(d.path))
+    .map((d) => d.path);
   if (left.length) {
     throw new Error(`${where}: ${left.length} weight${left.length === 1 ? '' : 's'} of the file found no layer: ${left.slice(0, 8).join(', ')}` +
       `${left.length > 8 ? ', …' : ''}.`);
@@ -125,7 +141,7 @@ export async function loadKerasModel(source: KerasSource, opts: LoadKerasOptions
   const datasets = await readH5(archive.weights, where, {timeoutMs: opts.h5TimeoutMs});
   const model = await models.modelFromJSON({modelTopology: translated.topology} as never);
   try {
-    assignWeights(model, translated.weights, datasets, where);
+    assignWeights(model, translated.weights, datasets, where, (n) => opts.onNote?.(n));
   } catch (e) {
     model.dispose();
     throw e;

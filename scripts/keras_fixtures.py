@@ -93,6 +93,36 @@ def broken_corpus(out_dir, good_path):
     print(f"wrote {len(os.listdir(bdir))} broken files to {bdir}")
 
 
+def twin_model(out_dir):
+    """A small residual model with the Python twin's DropPath (python/tfjs_drop_path), trained one epoch."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+    from tfjs_drop_path import DropPath
+
+    keras.utils.set_random_seed(5)
+    inp = keras.Input((6, 6, 3), name="image")
+    x = keras.layers.Conv2D(8, 3, padding="same", name="stem")(inp)
+    for i, rate in enumerate([0.1, 0.3]):
+        h = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name=f"b{i}_conv")(x)
+        h = keras.layers.BatchNormalization(name=f"b{i}_bn")(h)
+        h = DropPath(rate=rate, mode="row" if i == 0 else "batch", seed=11 + i, name=f"b{i}_drop_path")(h)
+        x = keras.layers.Add(name=f"b{i}_add")([x, h])
+    out = keras.layers.Dense(3, name="head")(keras.layers.GlobalAveragePooling2D(name="pool")(x))
+    model = keras.Model(inp, out, name="twin_resnet")
+    model.compile(optimizer="adam", loss=keras.losses.CategoricalCrossentropy(from_logits=True))
+    rng = np.random.default_rng(5)
+    model.fit(rng.normal(size=(16, 6, 6, 3)).astype("float32"), np.eye(3)[rng.integers(0, 3, 16)].astype("float32"),
+              epochs=1, verbose=0)
+    model.get_layer("b1_drop_path").rate.assign(0.25)  # a scheduled rate, as the twin's callback would leave it
+    path = os.path.join(out_dir, "twin_drop_path.keras")
+    model.save(path)
+    x = rng.normal(size=(2, 6, 6, 3)).astype("float32")
+    y = np.asarray(keras.saving.load_model(path)(x, training=False))
+    with open(os.path.join(out_dir, "twin_drop_path.expected.json"), "w") as f:
+        json.dump({"keras": keras.__version__, "input_shape": [2, 6, 6, 3], "x": x.ravel().tolist(),
+                   "y_shape": list(y.shape), "y": y.ravel().tolist()}, f)
+    print(f"wrote {path} ({os.path.getsize(path)} bytes)")
+
+
 def main():
     out_dir = sys.argv[1]
     os.makedirs(out_dir, exist_ok=True)
@@ -101,6 +131,7 @@ def main():
     perturb(small, 1)
     write(small, out_dir, "convnext_reduced", (32, 32, 3), 1)
     broken_corpus(out_dir, os.path.join(out_dir, "convnext_reduced.keras"))
+    twin_model(out_dir)
     # EfficientNet (B0's blocks, narrowed and shortened) and EfficientNetV2-B0's, with their stochastic depth
     # (Dropout with noise_shape (None, 1, 1, 1)), swish, squeeze-excite and preprocessing layers.
     keras.utils.set_random_seed(3)

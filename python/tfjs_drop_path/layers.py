@@ -9,6 +9,7 @@
 - Identity at inference.
 """
 import keras
+import numpy as np
 from keras import ops
 
 MODES = ("row", "batch")
@@ -57,6 +58,8 @@ class DropPath(keras.layers.Layer):
 
     def get_config(self):
         rate = float(keras.ops.convert_to_numpy(self.rate))
+        if np.float32(rate) == np.float32(self.initial_rate):
+            rate = self.initial_rate  # 0.1, not its float32 value 0.10000000149011612
         config = {"rate": rate, "mode": self.mode, "scale_by_keep": self.scale_by_keep}
         if self.seed is not None:
             config["seed"] = self.seed

@@ -15,7 +15,7 @@ export interface WeightPlanEntry {
   /** The HDF5 group holding `vars/0`, `vars/1`, … (e.g. `layers/sequential_1/layers/conv2d`). */
   h5Group: string;
   /** How the Keras variables become the tfjs weights. */
-  transform: 'identity' | 'groupedToDepthwise';
+  transform: 'identity' | 'groupedToDepthwise' | 'rateVariable';
 }
 
 export interface TranslatedModel {
@@ -190,8 +190,11 @@ function translateLayer(layer: Json, refusals: Refusals, notes: string[]): {cls:
   if (cls === 'DropPath' && ('rate' in src || 'drop_prob' in src)) {
     // keras-cv / keras-hub DropPath (rate, or drop_prob with scale_by_keep), or this package's own twin (rate, mode).
     const rate = 'drop_prob' in src ? src.drop_prob : src.rate;
+    // This package's Python twin keeps its rate in a variable (saved as vars/0): checked against the config, not a weight.
+    const twin = typeof layer.module === 'string' && layer.module.startsWith('tfjs_drop_path');
     return {cls, config: {name, trainable: src.trainable ?? true, dtype: 'float32', rate, mode: src.mode ?? 'row',
-      scale_by_keep: src.scale_by_keep ?? true, ...(Number.isSafeInteger(src.seed) ? {seed: src.seed} : {})}, transform};
+      scale_by_keep: src.scale_by_keep ?? true, ...(Number.isSafeInteger(src.seed) ? {seed: src.seed} : {})},
+    transform: twin ? 'rateVariable' : transform};
   }
   if (cls === 'StochasticDepth' || cls === 'DropPath' || cls === 'StochasticResidual') {
     refusals.add(name, cls, `this form of ${cls} (config fields ${Object.keys(src).join(', ')}) is not read yet`);

@@ -32,6 +32,19 @@ test.each([
     expect(notes.some((n) => note.test(n))).toBe(true);
   });
 
+test('a model with the Python twin\'s DropPath (trained in Keras, a scheduled rate left in its variable) reads back exactly', async () => {
+  const notes: string[] = [];
+  const model = await loadKerasModel(path.join(FIXTURES, 'twin_drop_path.keras'), {onNote: (n) => notes.push(n)});
+  const drops = model.layers.filter((l): l is DropPath => l instanceof DropPath);
+  expect(drops.map((d) => [d.name, d.rate, d.mode, d.scaleByKeep, d.seed])).toEqual([
+    ['b0_drop_path', 0.1, 'row', true, 11], ['b1_drop_path', 0.25, 'batch', true, 12]]);
+  const e = expected('twin_drop_path');
+  const y = model.predict(tf.tensor(e.x, e.input_shape)) as tf.Tensor;
+  const want = tf.tensor(e.y, e.y_shape);
+  expect(tf.max(tf.abs(tf.sub(y, want))).dataSync()[0]).toBeLessThanOrEqual(1e-5 * (tf.max(tf.abs(want)).dataSync()[0] as number));
+  expect(notes).toContain("the file's optimizer state (26 variables) is not loaded: compile the model in TF.js");
+});
+
 test('the loaded ConvNeXt trains: one fit step on tfjs-node, finite loss, weights move, no leak', async () => {
   const model = await loadKerasModel(path.join(FIXTURES, 'convnext_reduced.keras'));
   model.compile({optimizer: tf.train.adam(1e-3), loss: tf.losses.softmaxCrossEntropy as never});
