@@ -106,7 +106,7 @@ function runWorker(Worker: typeof import('worker_threads').Worker, entry: string
       f();
     };
     const timer = setTimeout(() => finish(() => reject(new Error(
-      `${where}: reading model.weights.h5 took longer than ${Math.round(timeoutMs / 1000)} s and was stopped ` +
+      `${where}: reading model.weights.h5 took longer than ${timeoutMs < 1000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`} and was stopped ` +
       '(a damaged or hostile HDF5 file can make the HDF5 library loop).'))), timeoutMs);
     worker.on('message', (m: {ok: boolean; datasets?: H5Dataset[]; error?: string}) => finish(() => {
       if (m.ok) resolve(m.datasets as H5Dataset[]);

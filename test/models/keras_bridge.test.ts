@@ -99,6 +99,15 @@ describe('a .keras file is untrusted input: each broken file gives its own clear
     expect(leftovers()).toEqual(before);
   });
 
+  test('an HDF5 read past its time limit is stopped with a clear error, and its worker and files are gone', async () => {
+    const os = await import('os');
+    const leftovers = () => fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('tfjs-drop-path-h5-'));
+    const before = leftovers();
+    await expect(loadKerasModel(path.join(FIXTURES, 'convnext_reduced.keras'), {h5TimeoutMs: 1}))
+      .rejects.toThrow(/reading model\.weights\.h5 took longer than 1 ms and was stopped/);
+    expect(leftovers()).toEqual(before);
+  });
+
   test('the same bytes load from a Uint8Array, an ArrayBuffer and a File-like object', async () => {
     const bytes = fs.readFileSync(path.join(FIXTURES, 'convnext_reduced.keras'));
     const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
