@@ -80,6 +80,13 @@ export function trainingPath(layer: Layer): TrainingPath {
   return kernelStatus(family).fused ? 'fused' : 'portable';
 }
 
+/** Why `layer` takes its training path: the kernel probe's verdict when switched, otherwise why it is not. */
+export function trainingPathReason(layer: Layer): string {
+  const family = switched.get(layer);
+  if (family !== undefined) return kernelStatus(family).reason;
+  return fastTrainingBlocker(layer) ?? 'not switched';
+}
+
 function fastBatchNormCall(bn: StockBatchNorm, stock: Call): Call {
   return function fastCall(inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor | Tensor[] {
     if (kwargs?.training !== true) return stock.call(bn, inputs, kwargs);

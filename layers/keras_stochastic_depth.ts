@@ -21,6 +21,7 @@ import type {LayerArgs} from '@tensorflow/tfjs-layers/dist/engine/topology';
 import type {Kwargs} from '@tensorflow/tfjs-layers/dist/types';
 
 import {keepFromSeed} from '../src/internal/drop_decision';
+import {deriveSeed} from '../src/internal/seeds';
 import {isTraining} from '../src/internal/tensors';
 import {checkRate, describe} from '../src/internal/validate';
 import {dropPath} from '../src/ops/drop_path';
@@ -36,11 +37,10 @@ export interface StochasticDepthArgs extends LayerArgs {
   seed?: number;
 }
 
-/** A 32-bit seed for one call: from the layer's own stream when seeded, otherwise from Math.random. */
+/** The seed of one call: from the layer's own stream when seeded (deriveSeed), otherwise fresh. */
 function streamSeed(state: {seed: number | undefined; calls: number}): number {
   if (state.seed === undefined) return Math.floor(Math.random() * 2 ** 32);
-  state.calls++;
-  return (Math.imul(state.seed ^ 0x9e3779b9, 0x85ebca6b) + Math.imul(state.calls, 0xc2b2ae35)) >>> 0;
+  return deriveSeed(state.seed, 'stochastic_depth', state.calls++);
 }
 
 export class StochasticDepth extends layers.Layer {

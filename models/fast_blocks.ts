@@ -9,10 +9,9 @@
 import {getBackend} from '@tensorflow/tfjs-core';
 import {layers} from '@tensorflow/tfjs-layers';
 
-import {fastTrainingBlocker, setFastTraining, trainingPath} from '../layers/fast_layers';
+import {fastTrainingBlocker, setFastTraining, trainingPath, trainingPathReason} from '../layers/fast_layers';
 import type {TrainingPath} from '../layers/fast_layers';
 import {describe} from '../src/internal/validate';
-import {kernelStatus} from '../src/internal/tf_kernels';
 import {allNestedLayers} from './find_layers';
 
 type Layer = InstanceType<typeof layers.Layer>;
@@ -56,11 +55,8 @@ function checkModel(model: unknown, where: string): Layer {
 export function trainingPaths(model: Layer, opts: {print?: boolean | ((line: string) => void)} = {}): TrainingPathReport {
   const root = checkModel(model, 'trainingPaths');
   const rows: TrainingPathRow[] = allNestedLayers(root).filter((l) => CANDIDATES.has(l.getClassName())).map((l) => {
-    const path = trainingPath(l);
-    const blocker = fastTrainingBlocker(l);
-    const note = path === 'stock' ? (blocker ?? 'not switched') :
-      kernelStatus(l.getClassName() === 'BatchNormalization' ? 'batchNorm' : 'activationGrad').reason;
-    return {name: l.name, className: l.getClassName() as TrainingPathRow['className'], path, note};
+    return {name: l.name, className: l.getClassName() as TrainingPathRow['className'], path: trainingPath(l),
+      note: trainingPathReason(l)};
   });
   const counts: Record<TrainingPath, number> = {fused: 0, portable: 0, stock: 0};
   rows.forEach((r) => counts[r.path]++);

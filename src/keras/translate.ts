@@ -93,11 +93,6 @@ function hasConstants(value: unknown): boolean {
   return value !== null && value !== undefined;
 }
 
-interface Scope {
-  /** Names of the nested containers of this scope (calls into them shift node indices by one). */
-  containers: Set<string>;
-}
-
 /** One layer config (Keras 3) → tfjs, or null after recording why it cannot be. */
 function translateLayer(layer: Json, refusals: Refusals, notes: string[]): {cls: string; config: Json; transform: WeightPlanEntry['transform']} | null {
   const cls = String(layer.class_name);
@@ -234,7 +229,8 @@ function translateContainer(container: Json, h5Prefix: string, layerPrefix: stri
     counters.set(base, n + 1);
     return `${h5Prefix}layers/${n === 0 ? base : `${base}_${n}`}`;
   };
-  const scope: Scope = {containers: new Set()};
+  // Nested containers of this scope: calls into them shift node indices by one.
+  const containers = new Set<string>();
   const out: Json[] = [];
   let sequentialInput: unknown;
   for (const layer of layers) {
@@ -251,7 +247,7 @@ function translateContainer(container: Json, h5Prefix: string, layerPrefix: stri
     if (lcls === 'Functional' || lcls === 'Sequential' || lcls === 'Model') {
       const nested = translateContainer(layer, `${group}/`, [...layerPrefix, lname], refusals, notes, weights);
       if (!nested) continue;
-      scope.containers.add(lname);
+      containers.add(lname);
       translated = nested;
     } else {
       const t = translateLayer(layer, refusals, notes);
@@ -281,7 +277,7 @@ function translateContainer(container: Json, h5Prefix: string, layerPrefix: stri
         }
         const extra = Object.keys(kwargs).filter((k) => !['training', 'mask'].includes(k) && kwargs[k] !== null && kwargs[k] !== undefined);
         if (extra.length) refusals.add(lname, lcls, `called with keyword arguments ${extra.join(', ')}`);
-        tfNodes.push(kerasTensors(node.args).map(([l, n, t]) => [l, scope.containers.has(l) ? n + 1 : n, t, {}]));
+        tfNodes.push(kerasTensors(node.args).map(([l, n, t]) => [l, containers.has(l) ? n + 1 : n, t, {}]));
       }
       translated.inbound_nodes = tfNodes;
     }
