@@ -1,9 +1,11 @@
 /**
- * The Keras bridge, reading side (issue 12): a Keras 3 `.keras` file → a
+ * The Keras bridge (issue 12). Reading: a Keras 3 `.keras` file → a
  * tf.LayersModel with the same predictions. The archive is unpacked with
  * fflate, the weights read with h5wasm (in a worker with a time limit), the
  * config translated by `src/keras/translate.ts`; every weight is checked for
- * shape and every weight in the file must find its layer.
+ * shape and every weight in the file must find its layer. Writing: a
+ * tf.LayersModel → a `.keras` file that `keras.saving.load_model` opens (with
+ * the Python twin `tfjs_drop_path` imported) and that predicts the same.
  */
 import {tensor} from '@tensorflow/tfjs-core';
 import type {Tensor} from '@tensorflow/tfjs-core';
@@ -13,8 +15,10 @@ import type {LayersModel} from '@tensorflow/tfjs-layers';
 import '../layers/drop_path';
 import '../layers/keras_layers';
 import '../layers/keras_stochastic_depth';
-import {readKerasArchive} from '../src/keras/archive';
-import {readH5} from '../src/keras/h5';
+import {readKerasArchive, writeKerasArchive} from '../src/keras/archive';
+import {readH5, writeH5} from '../src/keras/h5';
+import {exportKerasModel} from '../src/keras/export';
+import {version} from '../src/version';
 import type {H5Dataset} from '../src/keras/h5';
 import {translateKerasConfig} from '../src/keras/translate';
 import type {WeightPlanEntry} from '../src/keras/translate';
@@ -59,9 +63,18 @@ async function bytesOf(source: KerasSource): Promise<{bytes: Uint8Array; where: 
     `but received ${describe(source)}.`);
 }
 
+/** The layer at a name path; '#branch' / '#shortcut' step into a StochasticResidual's nested models. */
 function findLayer(model: LayersModel, path: string[]): Layer {
-  let layer: Layer = model.getLayer(path[0] as string);
-  for (const name of path.slice(1)) layer = (layer as unknown as LayersModel).getLayer(name);
+  let layer: Layer = model as unknown as Layer;
+  for (const name of path) {
+    if (name === '#branch' || name === '#shortcut') {
+      const child = (layer as unknown as {branch?: Layer; shortcut?: Layer | null})[name === '#branch' ? 'branch' : 'shortcut'];
+      if (!child) throw new Error(`layer '${layer.name}' has no ${name.slice(1)}`);
+      layer = child;
+    } else {
+      layer = (layer as unknown as LayersModel).getLayer(name);
+    }
+  }
   return layer;
 }
 
@@ -86,7 +99,7 @@ function assignWeights(model: LayersModel, plan: WeightPlanEntry[], datasets: H5
       const value = vars.length === 1 ? Number(vars[0]!.data?.[0]) : NaN;
       const rate = (layer as unknown as {rate: number}).rate;
       if (!(Math.abs(value - rate) <= 1e-6)) {
-        throw new Error(`${where}: layer '${entry.layerPath.join('/')}' (DropPath) has rate ${rate} in its config but ` +
+        throw new Error(`${where}: layer '${entry.layerPath.join('/')}' (${layer.getClassName()}) has rate ${rate} in its config but ` +
           `${vars.length === 1 ? value : `${vars.length} variables`} in ${entry.h5Group}/vars.`);
       }
       used.add(`${entry.h5Group}/vars/0`);
@@ -147,4 +160,61 @@ export async function loadKerasModel(source: KerasSource, opts: LoadKerasOptions
     throw e;
   }
   return model;
+}
+
+/** Where a `.keras` model goes: a path or file:// URL (Node); or nothing, to get the bytes only. */
+export type KerasDestination = string | undefined;
+
+/**
+ * Writes a tf.LayersModel as a Keras 3 `.keras` file: Keras' config format
+ * and weight layout, this package's DropPath and StochasticResidual as the
+ * Python twin's classes (`pip install ./python`, `import tfjs_drop_path`),
+ * ConvNeXt's StochasticDepth and LayerScale as keras.applications' own. The
+ * layers' own rates are written (a running schedule's temporary rate is
+ * not). Throws one error listing every layer Keras would not read as the
+ * same function; resolves with the file's bytes. Node.js only.
+ *
+ * @example
+ * await dp.saveKerasModel(model, 'resnet.keras');
+ */
+export async function saveKerasModel(model: LayersModel, destination?: KerasDestination): Promise<Uint8Array> {
+  const where = `saveKerasModel(${typeof destination === 'string' ? `'${destination}'` : 'model'})`;
+  if (model === null || typeof model !== 'object' || typeof (model as {toJSON?: unknown}).toJSON !== 'function' ||
+      !Array.isArray((model as {layers?: unknown}).layers)) {
+    throw new Error(`saveKerasModel: model must be a tf.LayersModel, but received ${describe(model)}.`);
+  }
+  if (destination !== undefined && typeof destination !== 'string') {
+    throw new Error(`saveKerasModel: destination must be a path or a file:// URL, but received ${describe(destination)}.`);
+  }
+  const topology = model.toJSON(null, false) as unknown;
+  const exported = exportKerasModel(topology, {
+    outputShapes: (path) => {
+      const shape = findLayer(model, path).outputShape as unknown;
+      const list = Array.isArray(shape) && Array.isArray(shape[0]) ? shape : [shape];
+      return list as (number | null)[][];
+    },
+    weights: (path) => findLayer(model, path).weights.map((w) => {
+      const value = w.read();
+      return {shape: value.shape, data: Float32Array.from(value.dataSync())};
+    }),
+  }, where);
+  const weights = await writeH5(exported.datasets, exported.groups, where);
+  const now = new Date();
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const bytes = writeKerasArchive(exported.config, {
+    keras_version: '3.15.1',
+    date_saved: `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}@${pad(now.getHours())}:` +
+      `${pad(now.getMinutes())}:${pad(now.getSeconds())}`,
+    generated_by: `tfjs-drop-path ${version}`,
+  }, weights);
+  if (destination !== undefined) {
+    const file = destination.startsWith('file://') ? decodeURIComponent(destination.slice('file://'.length)) : destination;
+    const fs = await import('fs');
+    try {
+      await fs.promises.writeFile(file, bytes);
+    } catch (e) {
+      throw new Error(`${where}: cannot write '${file}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).`);
+    }
+  }
+  return bytes;
 }

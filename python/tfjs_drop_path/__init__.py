@@ -1,5 +1,7 @@
-"""Keras 3 twins of tfjs-drop-path's layers (issue 12, first part: DropPath)."""
-from tfjs_drop_path.layers import DropPath
+"""Keras 3 twins of tfjs-drop-path's layers and its rate scheduler."""
+from tfjs_drop_path.layers import DropPath, StochasticResidual
+from tfjs_drop_path.schedules import DropPathScheduler, constant, drop_layers, early, late, linear_warmup
 
-__all__ = ["DropPath"]
+__all__ = ["DropPath", "StochasticResidual", "DropPathScheduler", "constant", "linear_warmup", "early", "late",
+           "drop_layers"]
 __version__ = "0.3.0"

@@ -3,7 +3,7 @@
  * `model.weights.h5`. Untrusted input: every way it can be broken gives an
  * error that says what was expected and what arrived; nothing in it is run.
  */
-import {unzipSync} from 'fflate';
+import {strToU8, unzipSync, zipSync} from 'fflate';
 
 /** The parts of a `.keras` file this package reads. */
 export interface KerasArchive {
@@ -58,4 +58,13 @@ export function readKerasArchive(bytes: Uint8Array, where: string): KerasArchive
     metadata: files['metadata.json'] ? parseJson(files['metadata.json'], 'metadata.json', where) : null,
     weights: files['model.weights.h5'] as Uint8Array,
   };
+}
+
+/** Packs a `.keras` archive: config.json, metadata.json and model.weights.h5 (stored, as Keras writes them). */
+export function writeKerasArchive(config: Record<string, unknown>, metadata: Record<string, unknown>, weights: Uint8Array): Uint8Array {
+  return zipSync({
+    'metadata.json': strToU8(JSON.stringify(metadata)),
+    'config.json': strToU8(JSON.stringify(config)),
+    'model.weights.h5': [weights, {level: 0}],
+  }, {level: 6});
 }

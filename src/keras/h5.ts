@@ -1,5 +1,5 @@
 /**
- * Reading `model.weights.h5` (HDF5) with h5wasm, the HDF5 C library compiled
+ * Reading and writing `model.weights.h5` (HDF5) with h5wasm, the HDF5 C library compiled
  * to WebAssembly — no HDF5 parser of our own. In Node the file is read in a
  * worker thread with a time limit: an HDF5 file is untrusted input, and a
  * library that hangs or aborts on a crafted file then costs a clear error,
@@ -87,16 +87,86 @@ export async function readH5(bytes: Uint8Array, where: string, opts: ReadH5Optio
   const file = path.join(dir, 'model.weights.h5');
   try {
     await fs.promises.writeFile(file, bytes);
-    return await runWorker(Worker, entry, file, where, timeoutMs);
+    const result = await runWorker<{datasets: H5Dataset[]}>(Worker, WORKER, {entry, file}, timeoutMs,
+      (ms) => `${where}: reading model.weights.h5 took longer than ${ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`} ` +
+        'and was stopped (a damaged or hostile HDF5 file can make the HDF5 library loop).',
+      (m) => `${where}: model.weights.h5 could not be read as HDF5 (${m}).`);
+    return result.datasets;
   } finally {
     await fs.promises.rm(dir, {recursive: true, force: true});
   }
 }
 
-function runWorker(Worker: typeof import('worker_threads').Worker, entry: string, file: string, where: string,
-    timeoutMs: number): Promise<H5Dataset[]> {
-  const worker = new Worker(WORKER, {eval: true, workerData: {entry, file}});
-  return new Promise<H5Dataset[]>((resolve, reject) => {
+/** One dataset to write: float32 values, or int64 ones (Keras' Normalization count). */
+export interface H5WriteDataset {
+  path: string;
+  shape: number[];
+  dtype: '<f' | '<q';
+  data: Float32Array | number[];
+}
+
+/** The worker that writes: groups (parents first), the `name` attribute Keras puts on each `vars` group, datasets. */
+const WRITE_WORKER = `
+const {parentPort, workerData} = require('worker_threads');
+(async () => {
+  try {
+    const h5wasm = await import(workerData.entry);
+    await h5wasm.ready;
+    const file = new h5wasm.File(workerData.file, 'w');
+    const made = new Set(['']);
+    const group = (path) => {
+      if (made.has(path)) return;
+      const cut = path.lastIndexOf('/');
+      const parent = cut < 0 ? '' : path.slice(0, cut);
+      group(parent);
+      (parent ? file.get(parent) : file).create_group(path.slice(cut + 1));
+      made.add(path);
+    };
+    for (const [path, name] of workerData.groups) {
+      group(path);
+      file.get(path).create_attribute('name', name);
+    }
+    for (const d of workerData.datasets) {
+      const cut = d.path.lastIndexOf('/');
+      group(d.path.slice(0, cut));
+      const data = d.dtype === '<q' ? BigInt64Array.from(d.data, (v) => BigInt(Math.round(v))) : d.data;
+      file.get(d.path.slice(0, cut)).create_dataset({name: d.path.slice(cut + 1), data, shape: d.shape, dtype: d.dtype});
+    }
+    file.close();
+    parentPort.postMessage({ok: true});
+  } catch (e) {
+    parentPort.postMessage({ok: false, error: String(e && e.message || e)});
+  }
+})();
+`;
+
+/**
+ * An HDF5 file (as bytes) holding `datasets`, with the attribute `name` on
+ * each group of `groups` ([path, layer name] pairs). Node only.
+ */
+export async function writeH5(datasets: H5WriteDataset[], groups: [string, string][], where: string): Promise<Uint8Array> {
+  if (typeof process === 'undefined' || !process.versions?.node) {
+    throw new Error(`${where}: writing model.weights.h5 needs Node.js here; saving .keras files in the browser is not built yet.`);
+  }
+  const [{Worker}, fs, os, path] = await Promise.all([import('worker_threads'), import('fs'), import('os'), import('path')]);
+  const entry = await h5wasmNodeEntry();
+  const bytes = datasets.reduce((n, d) => n + d.data.length * 4, 0);
+  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'tfjs-drop-path-h5-'));
+  const file = path.join(dir, 'model.weights.h5');
+  try {
+    await runWorker(Worker, WRITE_WORKER, {entry, file, datasets, groups}, 60_000 + (bytes / 1e8) * 10_000,
+      (ms) => `${where}: writing model.weights.h5 took longer than ${Math.round(ms / 1000)} s and was stopped.`,
+      (m) => `${where}: model.weights.h5 could not be written (${m}).`);
+    return new Uint8Array(await fs.promises.readFile(file));
+  } finally {
+    await fs.promises.rm(dir, {recursive: true, force: true});
+  }
+}
+
+function runWorker<T>(Worker: typeof import('worker_threads').Worker, script: string, workerData: unknown, timeoutMs: number,
+    timeoutMessage: (ms: number) => string, failMessage: (m: string) => string): Promise<T> {
+  const worker = new Worker(script, {eval: true, workerData});
+  return new Promise<T>((resolve, reject) => {
     let done = false;
     const finish = (f: () => void) => {
       if (done) return;
@@ -105,15 +175,12 @@ function runWorker(Worker: typeof import('worker_threads').Worker, entry: string
       void worker.terminate();
       f();
     };
-    const timer = setTimeout(() => finish(() => reject(new Error(
-      `${where}: reading model.weights.h5 took longer than ${timeoutMs < 1000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`} and was stopped ` +
-      '(a damaged or hostile HDF5 file can make the HDF5 library loop).'))), timeoutMs);
-    worker.on('message', (m: {ok: boolean; datasets?: H5Dataset[]; error?: string}) => finish(() => {
-      if (m.ok) resolve(m.datasets as H5Dataset[]);
-      else reject(new Error(`${where}: model.weights.h5 could not be read as HDF5 (${m.error}).`));
+    const timer = setTimeout(() => finish(() => reject(new Error(timeoutMessage(timeoutMs)))), timeoutMs);
+    worker.on('message', (m: {ok: boolean; error?: string} & T) => finish(() => {
+      if (m.ok) resolve(m);
+      else reject(new Error(failMessage(String(m.error))));
     }));
-    worker.on('error', (e) => finish(() => reject(new Error(`${where}: the HDF5 reader failed on model.weights.h5 (${e.message}).`))));
-    worker.on('exit', (code) => finish(() => reject(new Error(
-      `${where}: the HDF5 reader stopped (exit code ${code}) before reading model.weights.h5.`))));
+    worker.on('error', (e) => finish(() => reject(new Error(failMessage(`the HDF5 worker failed: ${e.message}`)))));
+    worker.on('exit', (code) => finish(() => reject(new Error(failMessage(`the HDF5 worker stopped with exit code ${code}`)))));
   });
 }

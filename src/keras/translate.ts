@@ -244,7 +244,20 @@ function translateContainer(container: Json, h5Prefix: string, layerPrefix: stri
     }
     const group = isOp ? '' : h5Name(layer);
     let translated: Json;
-    if (lcls === 'Functional' || lcls === 'Sequential' || lcls === 'Model') {
+    const twinResidual = lcls === 'StochasticResidual' && typeof layer.module === 'string' && layer.module.startsWith('tfjs_drop_path');
+    if (twinResidual) {
+      // This package's Python twin: branch and shortcut are nested models stored under the layer's group.
+      const src = isObject(layer.config) ? layer.config : {};
+      const branch = translateContainer(isObject(src.branch) ? src.branch : {}, `${group}/branch/`, [...layerPrefix, lname, '#branch'],
+        refusals, notes, weights);
+      const shortcut = isObject(src.shortcut) ?
+        translateContainer(src.shortcut, `${group}/shortcut/`, [...layerPrefix, lname, '#shortcut'], refusals, notes, weights) : null;
+      if (!branch || (isObject(src.shortcut) && !shortcut)) continue;
+      translated = {class_name: 'StochasticResidual', config: {name: lname, trainable: src.trainable ?? true, dtype: 'float32',
+        rate: src.rate, mode: src.mode ?? 'row', scale_by_keep: src.scale_by_keep ?? true, strategy: src.strategy ?? 'skip',
+        ...(Number.isSafeInteger(src.seed) ? {seed: src.seed} : {}), branch, shortcut}};
+      weights.push({layerPath: [...layerPrefix, lname], h5Group: group, transform: 'rateVariable'});
+    } else if (lcls === 'Functional' || lcls === 'Sequential' || lcls === 'Model') {
       const nested = translateContainer(layer, `${group}/`, [...layerPrefix, lname], refusals, notes, weights);
       if (!nested) continue;
       containers.add(lname);
