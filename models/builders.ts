@@ -6,6 +6,7 @@
 import {initializers, input, layers, model} from '@tensorflow/tfjs-layers';
 import type {LayersModel, SymbolicTensor} from '@tensorflow/tfjs-layers';
 
+import {guardStridedPointwiseConv} from '../layers/conv_guard';
 import {DropPath} from '../layers/drop_path';
 import {fastTrainingBlocker, setFastTraining} from '../layers/fast_layers';
 import {StochasticResidual} from '../layers/stochastic_residual';
@@ -188,10 +189,12 @@ export function convBnAct(x: SymbolicTensor, args: ConvBnActArgs): SymbolicTenso
   const strides = positiveInt(optional(args.strides, 1, `${where}: strides`), `${where}: strides`);
   const seed = checkSeed(args.seed, `${where}: seed`);
   const name = optional<string | undefined>(args.name, undefined, `${where}: name`);
-  let y = layers.conv2d({
+  const conv = layers.conv2d({
     filters, kernelSize, strides, padding: 'same', useBias: false, name: layerName(name, 'conv'),
     kernelInitializer: initializers.heNormal({seed}),
-  }).apply(x) as SymbolicTensor;
+  });
+  guardStridedPointwiseConv(conv); // a strided 1×1 (projection shortcut) would crash tfjs-node's gradient: see conv_guard
+  let y = conv.apply(x) as SymbolicTensor;
   const momentum = optional(args.bnMomentum, 0.9, `${where}: bnMomentum`);
   if (typeof momentum !== 'number' || !(momentum >= 0 && momentum < 1)) {
     throw new Error(`${where}: bnMomentum must be a number in [0, 1), but received ${describe(momentum)}.`);

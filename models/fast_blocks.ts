@@ -9,6 +9,7 @@
 import {getBackend} from '@tensorflow/tfjs-core';
 import {layers} from '@tensorflow/tfjs-layers';
 
+import {guardStridedPointwiseConvs} from '../layers/conv_guard';
 import {fastTrainingBlocker, setFastTraining, trainingPath, trainingPathReason} from '../layers/fast_layers';
 import type {TrainingPath} from '../layers/fast_layers';
 import {describe} from '../src/internal/validate';
@@ -85,6 +86,8 @@ export function useFastBlocks(model: Layer, enabled = true): TrainingPathReport 
   if (typeof enabled !== 'boolean') {
     throw new Error(`useFastBlocks: enabled must be a boolean, but received ${describe(enabled)}.`);
   }
+  // The crash guard is not a speed-up: it stays on when the fast path is switched off.
+  guardStridedPointwiseConvs(allNestedLayers(root));
   for (const layer of allNestedLayers(root)) {
     if (CANDIDATES.has(layer.getClassName()) && (!enabled || fastTrainingBlocker(layer) === null)) {
       setFastTraining(layer, enabled);

@@ -15,6 +15,8 @@ import type {LayersModel} from '@tensorflow/tfjs-layers';
 import '../layers/drop_path';
 import '../layers/keras_layers';
 import '../layers/keras_stochastic_depth';
+import {guardStridedPointwiseConvs} from '../layers/conv_guard';
+import {allNestedLayers} from './find_layers';
 import {readKerasArchive, writeKerasArchive} from '../src/keras/archive';
 import {readH5, writeH5} from '../src/keras/h5';
 import {exportKerasModel} from '../src/keras/export';
@@ -155,6 +157,7 @@ export async function loadKerasModel(source: KerasSource, opts: LoadKerasOptions
   const model = await models.modelFromJSON({modelTopology: translated.topology} as never);
   try {
     assignWeights(model, translated.weights, datasets, where, (n) => opts.onNote?.(n));
+    guardStridedPointwiseConvs(allNestedLayers(model)); // strided 1×1 convs would crash tfjs-node's gradient (conv_guard)
   } catch (e) {
     model.dispose();
     throw e;

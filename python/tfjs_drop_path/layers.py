@@ -29,6 +29,18 @@ def _seed32(seed, owner):
     return (seed ^ (seed >> 32)) & 0x7FFFFFFF
 
 
+def _replica():
+    """(replica index tensor, replica count) inside a tf.distribute replica context of several replicas, else None."""
+    if keras.backend.backend() != "tensorflow":
+        return None
+    import tensorflow as tf
+
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return None
+    return context.replica_id_in_sync_group, context.num_replicas_in_sync
+
+
 def _check(owner, rate, mode, scale_by_keep):
     if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= float(rate) <= 1.0:
         raise ValueError(f"{owner}: rate must be a number in [0, 1], but received {rate!r}.")
@@ -55,7 +67,17 @@ class _DropMixin:
         rate = ops.cast(self.rate, x.dtype)
         keep = 1.0 - rate
         shape = (ops.shape(x)[0],) + (1,) * (len(x.shape) - 1) if self.mode == "row" else (1,) * len(x.shape)
-        u = keras.random.uniform(shape, 0.0, 1.0, seed=self.seed_generator, dtype=x.dtype)
+        replica = _replica() if self.mode == "row" else None
+        if replica is None:
+            u = keras.random.uniform(shape, 0.0, 1.0, seed=self.seed_generator, dtype=x.dtype)
+        else:
+            # tf.distribute replicas share the mirrored seed state, so each would draw the same numbers and drop the same
+            # positions of its shard (keras-team/keras#18426). Every replica draws for all replicas and keeps its own
+            # row: the masks are independent across replicas, as one draw over the global batch would be. ('batch'
+            # mode keeps the shared draw: one decision for the global batch.)
+            index, count = replica
+            u = keras.random.uniform((count,) + shape, 0.0, 1.0, seed=self.seed_generator, dtype=x.dtype)
+            u = ops.take(u, index, axis=0)
         mask = ops.floor(keep + u)
         if self.scale_by_keep:
             # keep is 0 only at rate 1, where every mask entry is 0: the divisor never reaches a kept sample.

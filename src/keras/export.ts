@@ -52,7 +52,7 @@ const KERAS_LAYERS: Record<string, string[]> = {
   Activation: ['activation'],
   ReLU: ['max_value'],
   Softmax: ['axis'],
-  Add: [], Multiply: [], Subtract: [], Average: [], Maximum: [], Minimum: [], Concatenate: ['axis'],
+  Add: [], Multiply: [], Average: [], Maximum: [], Minimum: [], Concatenate: ['axis'],
   GlobalAveragePooling2D: ['data_format'],
   GlobalMaxPooling2D: ['data_format'],
   AveragePooling2D: POOL,
@@ -63,7 +63,7 @@ const KERAS_LAYERS: Record<string, string[]> = {
   Dropout: ['rate', 'noise_shape', 'seed'],
   Rescaling: ['scale', 'offset'],
 };
-const MERGE = new Set(['Add', 'Multiply', 'Subtract', 'Average', 'Maximum', 'Minimum', 'Concatenate']);
+const MERGE = new Set(['Add', 'Multiply', 'Average', 'Maximum', 'Minimum', 'Concatenate']);
 
 /** tfjs activation names and their Keras 3 spelling: only those that compute the same function. */
 const ACTIVATIONS: Record<string, string> = {linear: 'linear', relu: 'relu', relu6: 'relu6', sigmoid: 'sigmoid',
@@ -82,6 +82,12 @@ const INITIALIZERS: Record<string, [string, string[]]> = {
 const REGULARIZERS: Record<string, string[]> = {L1L2: ['l1', 'l2']};
 const CONSTRAINTS: Record<string, string[]> = {MaxNorm: ['max_value', 'axis'], NonNeg: [], UnitNorm: ['axis'],
   MinMaxNorm: ['min_value', 'max_value', 'rate', 'axis']};
+
+/** A JS-safe integer seed in 31 bits: (seed XOR (seed >> 32)) AND 0x7FFFFFFF, as tfjs_drop_path's `_seed32`. */
+export function seed32(seed: number): number {
+  const high = Math.floor(seed / 2 ** 32);
+  return Number((BigInt(Math.trunc(seed)) ^ BigInt(high)) & 0x7FFFFFFFn);
+}
 
 class Refusals {
   readonly items: string[] = [];
@@ -107,6 +113,8 @@ function kerasSerializable(value: unknown, kind: 'initializer' | 'regularizer' |
   const config: Json = {};
   for (const f of fields) if (f in cfg) config[f] = cfg[f];
   if (name === 'VarianceScaling' && config.distribution === 'normal') config.distribution = 'untruncated_normal';
+  // TF.js seeds have up to 53 bits; Keras' backends take 32-bit ones (the mapping the Python twin applies to its seeds).
+  if (typeof config.seed === 'number') config.seed = seed32(config.seed);
   return kerasObject(`keras.${kind}s`, name, config);
 }
 
@@ -179,6 +187,10 @@ function exportLayer(layer: Json, path: string[], group: string, scope: Scope): 
     scope.groups.push([`${group}/vars`, name]);
     scope.datasets.push({path: `${group}/vars/0`, shape: [], dtype: '<f', data: new Float32Array([Number(rate)])});
   };
+  if (cls === 'Model' || cls === 'Functional' || cls === 'Sequential') {
+    // A model nested as a layer (ConvNeXt's stem and downsampling blocks): its layers under its own group.
+    return exportContainer(layer, path, `${group}/`, scope);
+  }
   if (cls === 'InputLayer') {
     return kerasObject('keras.layers', 'InputLayer', {batch_shape: src.batch_input_shape ?? src.batch_shape,
       dtype: src.dtype ?? 'float32', sparse: false, ragged: false, name});
@@ -230,8 +242,6 @@ function exportLayer(layer: Json, path: string[], group: string, scope: Scope): 
   }
   if (cls === 'StochasticDepth') {
     refusals.add(name, cls, 'the two-input StochasticDepth of keras-cv / TensorFlow Addons has no Keras 3 class to write it as');
-  } else if (cls === 'Model' || cls === 'Functional' || cls === 'Sequential') {
-    refusals.add(name, cls, 'a model nested as a layer (only StochasticResidual branches are written as nested models)');
   } else {
     refusals.add(name, cls, 'no Keras 3 layer is known to compute the same function');
   }
@@ -270,9 +280,13 @@ function exportContainer(container: unknown, path: string[], h5Prefix: string, s
     out.push(kerasObject('keras.layers', 'InputLayer', {batch_shape: shape, dtype: 'float32', sparse: false, ragged: false,
       name: `${modelName}_input`}));
   }
+  // Models nested as layers: tfjs counts their construction as node 0 and the call in this graph as node 1, Keras 3
+  // counts that call as node 0.
+  const containers = new Set<string>();
   for (const layer of layers) {
     const lname = String(layer.name ?? (isObject(layer.config) ? layer.config.name : ''));
     const lcls = String(layer.class_name);
+    if (lcls === 'Model' || lcls === 'Functional' || lcls === 'Sequential') containers.add(lname);
     const group = groupOf(lcls); // every class is written under its own name, so Keras' group is its snake_case
     const entry = exportLayer(layer, [...path, lname], group, scope);
     if (!entry) continue;
@@ -289,7 +303,8 @@ function exportContainer(container: unknown, path: string[], h5Prefix: string, s
         if (kwargs.length) scope.refusals.add(lname, lcls, `called with keyword arguments ${JSON.stringify(kwargs[0])}`);
         const tensors = inputs.map((e) => {
           const [l, n, t] = keyOf(e) as [string, number, number];
-          return {class_name: '__keras_tensor__', config: {shape: shapeOf(l, t), dtype: 'float32', keras_history: [l, n, t]}};
+          const node = containers.has(l) ? n - 1 : n;
+          return {class_name: '__keras_tensor__', config: {shape: shapeOf(l, t), dtype: 'float32', keras_history: [l, node, t]}};
         });
         return {args: MERGE.has(lcls) || tensors.length > 1 ? [tensors] : tensors, kwargs: {}};
       });
