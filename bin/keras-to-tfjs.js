@@ -53,4 +53,4 @@ async function main(args) {
   return 0;
 }
 
-module.exports = {main};
+module.exports = {main, loadTf};
