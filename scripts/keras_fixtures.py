@@ -6,8 +6,10 @@ BatchNorm statistics of 0 and 1 hide a swapped variable order), saves each as
 `.keras`, and writes `<name>.expected.json`: fixed inputs and Keras' outputs
 (logits, no softmax) in inference mode.
 
-Usage: python scripts/keras_fixtures.py OUT_DIR [--large]
+Usage: python scripts/keras_fixtures.py OUT_DIR [--large] [--only NAME]
   --large also writes ConvNeXt-Tiny's configuration (about 110 MB; not committed).
+  --only NAME writes that fixture alone (convnext_reduced, twin_drop_path, efficientnet_reduced,
+    efficientnetv2_reduced, stochastic_depth_family).
 """
 import json
 import os
@@ -123,15 +125,81 @@ def twin_model(out_dir):
     print(f"wrote {path} ({os.path.getsize(path)} bytes)")
 
 
+# Stand-ins written here for two layers whose packages are not installable here (TF Model Garden needs tf_keras,
+# keras-cv is not among the local wheels): the same registered names, config fields and inference arithmetic as
+# Model Garden's `Vision>StochasticDepth` (official/vision/modeling/layers/nn_layers.py) and keras-cv's two-input
+# `keras_cv>StochasticDepth`, so that the files carry exactly what those packages write.
+class GardenStochasticDepth(keras.layers.Layer):
+    def __init__(self, stochastic_depth_drop_rate, **kwargs):
+        super().__init__(**kwargs)
+        self.drop_rate = stochastic_depth_drop_rate
+
+    def call(self, x, training=None):
+        if not training or not self.drop_rate:
+            return x
+        keep = 1.0 - self.drop_rate
+        u = keras.random.uniform((keras.ops.shape(x)[0],) + (1,) * (len(x.shape) - 1), dtype=x.dtype)
+        return x / keep * keras.ops.floor(keep + u)
+
+    def get_config(self):
+        return {**super().get_config(), "stochastic_depth_drop_rate": self.drop_rate}
+
+
+class CvStochasticDepth(keras.layers.Layer):
+    def __init__(self, rate=0.5, **kwargs):
+        super().__init__(**kwargs)
+        self.rate = rate
+
+    def call(self, x, training=None):
+        shortcut, residual = x
+        if training:
+            keep = keras.ops.cast(keras.random.uniform(()) < 1.0 - self.rate, residual.dtype)
+            return shortcut + keep * residual
+        return shortcut + (1.0 - self.rate) * residual
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate}
+
+
+# Saved under the class name and module their packages give them.
+for _cls, _package, _module in [(GardenStochasticDepth, "Vision", "official.vision.modeling.layers.nn_layers"),
+                                (CvStochasticDepth, "keras_cv", "keras_cv.layers.regularization.stochastic_depth")]:
+    _cls.__name__ = _cls.__qualname__ = "StochasticDepth"
+    _cls.__module__ = _module
+    keras.saving.register_keras_serializable(package=_package, name="StochasticDepth")(_cls)
+
+
+def family_model(out_dir):
+    """Model Garden's and keras-cv's stochastic depth in one model (rates 0.2, None and 0.3)."""
+    keras.utils.set_random_seed(6)
+    inp = keras.Input((6, 6, 4), name="image")
+    x = inp
+    for i, rate in enumerate([0.2, None]):
+        h = keras.layers.Conv2D(4, 3, padding="same", activation="relu", name=f"garden{i}_conv")(x)
+        h = GardenStochasticDepth(rate, name=f"garden{i}_sd")(h)
+        x = keras.layers.Add(name=f"garden{i}_add")([x, h])
+    h = keras.layers.Conv2D(4, 1, name="cv_conv")(x)
+    x = CvStochasticDepth(rate=0.3, name="cv_sd")([x, h])
+    out = keras.layers.Dense(3, name="head")(keras.layers.GlobalAveragePooling2D(name="pool")(x))
+    model = keras.Model(inp, out, name="stochastic_depth_family")
+    perturb(model, 6)
+    write(model, out_dir, "stochastic_depth_family", (6, 6, 4), 6)
+
+
 def main():
     out_dir = sys.argv[1]
     os.makedirs(out_dir, exist_ok=True)
+    only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else None
+    if only == "stochastic_depth_family":
+        family_model(out_dir)
+        return
     keras.utils.set_random_seed(1)
     small = convnext_model([1, 1, 2, 1], [8, 16, 24, 32], 0.3, 32, 5, "convnext_small_test")
     perturb(small, 1)
     write(small, out_dir, "convnext_reduced", (32, 32, 3), 1)
     broken_corpus(out_dir, os.path.join(out_dir, "convnext_reduced.keras"))
     twin_model(out_dir)
+    family_model(out_dir)
     # EfficientNet (B0's blocks, narrowed and shortened) and EfficientNetV2-B0's, with their stochastic depth
     # (Dropout with noise_shape (None, 1, 1, 1)), swish, squeeze-excite and preprocessing layers.
     keras.utils.set_random_seed(3)

@@ -177,6 +177,15 @@ function translateLayer(layer: Json, refusals: Refusals, notes: string[]): {cls:
     return {cls: 'DropPath', config: {name, trainable: src.trainable ?? true, dtype: 'float32', rate: src.drop_path_rate,
       mode: 'row', scale_by_keep: true}, transform};
   }
+  if (cls === 'StochasticDepth' && 'stochastic_depth_drop_rate' in src) {
+    // TF Model Garden's Vision>StochasticDepth: one input, per sample, x / keep · floor(keep + u); a rate of None or 0
+    // is the identity — this package's DropPath.
+    const rate = src.stochastic_depth_drop_rate ?? 0;
+    notes.push(`'${name}': Model Garden StochasticDepth read as DropPath (rate ${String(rate)}); at rate 1 it gives ` +
+      'exact zeros where Model Garden\'s gives NaN (x / 0 · 0)');
+    return {cls: 'DropPath', config: {name, trainable: src.trainable ?? true, dtype: 'float32', rate, mode: 'row',
+      scale_by_keep: true}, transform};
+  }
   if (cls === 'StochasticDepth' && ('rate' in src || 'survival_probability' in src)) {
     // keras-cv / TensorFlow Addons: two inputs, one draw per batch, no rescaling (this package's StochasticDepth).
     const field = 'rate' in src ? 'rate' : 'survival_probability';

@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-import {DropPath, loadKerasModel} from '../../index';
+import {DropPath, StochasticDepth, loadKerasModel} from '../../index';
 import {tf} from '../utils/tf';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'keras');
@@ -43,6 +43,34 @@ test('a model with the Python twin\'s DropPath (trained in Keras, a scheduled ra
   const want = tf.tensor(e.y, e.y_shape);
   expect(tf.max(tf.abs(tf.sub(y, want))).dataSync()[0]).toBeLessThanOrEqual(1e-5 * (tf.max(tf.abs(want)).dataSync()[0] as number));
   expect(notes).toContain("the file's optimizer state (26 variables) is not loaded: compile the model in TF.js");
+});
+
+test('Model Garden\'s Vision>StochasticDepth and keras-cv\'s two-input StochasticDepth: Keras\' predictions, and their training semantics', async () => {
+  const notes: string[] = [];
+  const model = await loadKerasModel(path.join(FIXTURES, 'stochastic_depth_family.keras'), {onNote: (n) => notes.push(n)});
+  const e = expected('stochastic_depth_family');
+  const want = tf.tensor(e.y, e.y_shape);
+  const y = model.predict(tf.tensor(e.x, e.input_shape)) as tf.Tensor;
+  expect(tf.max(tf.abs(tf.sub(y, want))).dataSync()[0]).toBeLessThanOrEqual(1e-5 * (tf.max(tf.abs(want)).dataSync()[0] as number));
+  // Model Garden's: per sample, scaled (a DropPath); a rate of None is the identity (rate 0).
+  const garden = model.layers.filter((l): l is DropPath => l instanceof DropPath);
+  expect(garden.map((d) => [d.name, d.rate, d.mode, d.scaleByKeep])).toEqual([['garden0_sd', 0.2, 'row', true], ['garden1_sd', 0, 'row', true]]);
+  expect(notes).toContain("'garden0_sd': Model Garden StochasticDepth read as DropPath (rate 0.2); at rate 1 it gives exact zeros " +
+    "where Model Garden's gives NaN (x / 0 · 0)");
+  // keras-cv's: two inputs, one draw per batch, no rescaling in training; shortcut + keep · residual at inference.
+  const cv = model.getLayer('cv_sd') as StochasticDepth;
+  expect(cv).toBeInstanceOf(StochasticDepth);
+  const shortcut = tf.ones([400, 2]);
+  const residual = tf.fill([400, 2], 2);
+  (cv.apply([shortcut, residual], {training: false}) as tf.Tensor).dataSync().forEach((v) => expect(v).toBeCloseTo(2.4, 6));
+  let kept = 0;
+  for (let i = 0; i < 400; i++) {
+    const out = (cv.apply([shortcut.slice(0, 4), residual.slice(0, 4)], {training: true}) as tf.Tensor).dataSync();
+    expect(new Set(out).size).toBe(1); // one draw for the batch
+    if (out[0] === 3) kept++;
+    else expect(out[0]).toBe(1);
+  }
+  expect(Math.abs(kept - 280)).toBeLessThan(4.5 * Math.sqrt(400 * 0.7 * 0.3));
 });
 
 test('the loaded ConvNeXt trains: one fit step on tfjs-node, finite loss, weights move, no leak', async () => {

@@ -21,7 +21,7 @@ const FIXTURES = path.join(__dirname, '..', 'fixtures', 'keras');
 function perturb(model: tf.LayersModel, seed: number): void {
   model.weights.forEach((w, i) => {
     const moved = tf.tidy(() => {
-      const v = w.read().add(tf.randomNormal(w.shape, 0, 0.3, 'float32', seed + i));
+      const v = w.read().add(tf.randomNormal(w.shape as number[], 0, 0.3, 'float32', seed + i));
       return /moving_variance/.test(w.originalName) ? v.abs().add(0.1) : v;
     });
     w.write(moved);
