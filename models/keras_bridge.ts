@@ -34,6 +34,11 @@ export type KerasSource = string | ArrayBuffer | Uint8Array | {arrayBuffer(): Pr
 export interface LoadKerasOptions {
   /** Time limit of the HDF5 read (see readH5); default 30 s + 10 s per 100 MB. */
   h5TimeoutMs?: number;
+  /**
+   * Browser only: the URL of h5wasm's script build (`h5wasm/dist/iife/h5wasm.js`
+   * of the npm package h5wasm 0.10), loaded by the Web Worker that reads the weights.
+   */
+  h5wasmUrl?: string;
   /** Receives the translation's notes (e.g. a grouped Conv2D read as DepthwiseConv2D). */
   onNote?: (note: string) => void;
 }
@@ -42,7 +47,9 @@ async function bytesOf(source: KerasSource): Promise<{bytes: Uint8Array; where: 
   if (source instanceof Uint8Array) return {bytes: source, where: 'loadKerasModel(bytes)'};
   if (source instanceof ArrayBuffer) return {bytes: new Uint8Array(source), where: 'loadKerasModel(ArrayBuffer)'};
   if (typeof source === 'string') {
-    if (/^https?:\/\//i.test(source)) {
+    const node = typeof process !== 'undefined' && Boolean(process.versions?.node);
+    if (/^https?:\/\//i.test(source) || !node) {
+      // In the browser any string is a URL (relative to the page).
       const response = await fetch(source);
       if (!response.ok) throw new Error(`loadKerasModel: GET ${source} answered ${response.status} ${response.statusText}.`);
       return {bytes: new Uint8Array(await response.arrayBuffer()), where: `loadKerasModel('${source}')`};
@@ -153,7 +160,7 @@ export async function loadKerasModel(source: KerasSource, opts: LoadKerasOptions
   const archive = readKerasArchive(bytes, where);
   const translated = translateKerasConfig(archive.config, where);
   translated.notes.forEach((n) => opts.onNote?.(n));
-  const datasets = await readH5(archive.weights, where, {timeoutMs: opts.h5TimeoutMs});
+  const datasets = await readH5(archive.weights, where, {timeoutMs: opts.h5TimeoutMs, h5wasmUrl: opts.h5wasmUrl});
   const model = await models.modelFromJSON({modelTopology: translated.topology} as never);
   try {
     assignWeights(model, translated.weights, datasets, where, (n) => opts.onNote?.(n));

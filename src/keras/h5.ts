@@ -19,6 +19,11 @@ export interface H5Dataset {
 export interface ReadH5Options {
   /** Time limit of the read; default 30 s plus 10 s per 100 MB. */
   timeoutMs?: number;
+  /**
+   * In the browser: the URL of h5wasm's script build (`h5wasm/dist/iife/h5wasm.js`
+   * of the npm package h5wasm 0.10), which a Web Worker loads to read the file.
+   */
+  h5wasmUrl?: string;
 }
 
 /** The file URL of h5wasm's Node entry, found the way Node finds packages from here. */
@@ -33,36 +38,48 @@ async function h5wasmNodeEntry(): Promise<string> {
     `in ${candidates.join(', ') || 'any node_modules folder'}.`);
 }
 
-/** The worker: imports h5wasm, reads every dataset, posts them back (buffers transferred). */
+/**
+ * The walk both workers run (Node's and the browser's): every dataset of the
+ * open file with its path, shape, dtype and values (buffers to transfer).
+ */
+const WALK = `
+function readAll(h5wasm, file) {
+  const datasets = [];
+  const transfer = [];
+  const walk = (group, prefix) => {
+    for (const key of group.keys()) {
+      const item = group.get(key);
+      if (item instanceof h5wasm.Dataset) {
+        let data = item.value;
+        if (typeof data === 'number' || typeof data === 'bigint') data = new Float64Array([Number(data)]);
+        if (!ArrayBuffer.isView(data)) {
+          datasets.push({path: prefix + key, shape: item.shape, dtype: String(item.dtype), data: null});
+          continue;
+        }
+        if (data instanceof BigInt64Array || data instanceof BigUint64Array) data = Float64Array.from(data, Number);
+        datasets.push({path: prefix + key, shape: item.shape, dtype: String(item.dtype), data});
+        transfer.push(data.buffer);
+      } else if (item instanceof h5wasm.Group) {
+        walk(item, prefix + key + '/');
+      }
+    }
+  };
+  walk(file, '');
+  return {datasets, transfer};
+}
+`;
+
+/** The Node worker: imports h5wasm's Node build, reads the file, posts every dataset back. */
 const WORKER = `
 const {parentPort, workerData} = require('worker_threads');
+${WALK}
 (async () => {
   try {
     const h5wasm = await import(workerData.entry);
     await h5wasm.ready;
     // h5wasm's Node build opens real paths: the main thread wrote the bytes to a private temporary file.
     const file = new h5wasm.File(workerData.file, 'r');
-    const datasets = [];
-    const transfer = [];
-    const walk = (group, prefix) => {
-      for (const key of group.keys()) {
-        const item = group.get(key);
-        if (item instanceof h5wasm.Dataset) {
-          let data = item.value;
-          if (typeof data === 'number' || typeof data === 'bigint') data = new Float64Array([Number(data)]);
-          if (!ArrayBuffer.isView(data)) {
-            datasets.push({path: prefix + key, shape: item.shape, dtype: String(item.dtype), data: null});
-            continue;
-          }
-          if (data instanceof BigInt64Array || data instanceof BigUint64Array) data = Float64Array.from(data, Number);
-          datasets.push({path: prefix + key, shape: item.shape, dtype: String(item.dtype), data});
-          transfer.push(data.buffer);
-        } else if (item instanceof h5wasm.Group) {
-          walk(item, prefix + key + '/');
-        }
-      }
-    };
-    walk(file, '');
+    const {datasets, transfer} = readAll(h5wasm, file);
     file.close();
     parentPort.postMessage({ok: true, datasets}, transfer);
   } catch (e) {
@@ -71,17 +88,37 @@ const {parentPort, workerData} = require('worker_threads');
 })();
 `;
 
+/**
+ * The browser worker: loads h5wasm's script build (dist/iife/h5wasm.js) from
+ * the page's URL for it, writes the bytes into h5wasm's in-memory file system
+ * and reads them back.
+ */
+const BROWSER_WORKER = `
+${WALK}
+onmessage = async (event) => {
+  try {
+    importScripts(event.data.url);
+    const Module = await h5wasm.ready;
+    Module.FS.writeFile('/model.weights.h5', new Uint8Array(event.data.bytes));
+    const file = new h5wasm.File('/model.weights.h5', 'r');
+    const {datasets, transfer} = readAll(h5wasm, file);
+    file.close();
+    postMessage({ok: true, datasets}, transfer);
+  } catch (e) {
+    postMessage({ok: false, error: String(e && e.message || e)});
+  }
+};
+`;
+
 /** Every dataset of an HDF5 file held in memory. `where` names the source in errors. */
 export async function readH5(bytes: Uint8Array, where: string, opts: ReadH5Options = {}): Promise<H5Dataset[]> {
   if (bytes.length < 8 || bytes[0] !== 0x89 || bytes[1] !== 0x48 || bytes[2] !== 0x44 || bytes[3] !== 0x46) {
     throw new Error(`${where}: model.weights.h5 is not an HDF5 file (it does not start with the HDF5 signature).`);
   }
-  if (typeof process === 'undefined' || !process.versions?.node) {
-    throw new Error(`${where}: reading model.weights.h5 needs Node.js here; loading .keras files in the browser is not built yet.`);
-  }
+  const timeoutMs = opts.timeoutMs ?? 30_000 + (bytes.length / 1e8) * 10_000;
+  if (typeof process === 'undefined' || !process.versions?.node) return readH5InBrowser(bytes, where, timeoutMs, opts.h5wasmUrl);
   const [{Worker}, fs, os, path] = await Promise.all([import('worker_threads'), import('fs'), import('os'), import('path')]);
   const entry = await h5wasmNodeEntry();
-  const timeoutMs = opts.timeoutMs ?? 30_000 + (bytes.length / 1e8) * 10_000;
   // A private temporary file (h5wasm's Node build reads real paths), removed whatever happens.
   const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'tfjs-drop-path-h5-'));
   const file = path.join(dir, 'model.weights.h5');
@@ -182,5 +219,42 @@ function runWorker<T>(Worker: typeof import('worker_threads').Worker, script: st
     }));
     worker.on('error', (e) => finish(() => reject(new Error(failMessage(`the HDF5 worker failed: ${e.message}`)))));
     worker.on('exit', (code) => finish(() => reject(new Error(failMessage(`the HDF5 worker stopped with exit code ${code}`)))));
+  });
+}
+
+/** The browser's read: a Web Worker (made from a Blob) that loads h5wasm from `url`, stopped at the time limit. */
+function readH5InBrowser(bytes: Uint8Array, where: string, timeoutMs: number, url: string | undefined): Promise<H5Dataset[]> {
+  if (typeof url !== 'string' || url === '') {
+    return Promise.reject(new Error(`${where}: in the browser, model.weights.h5 is read with h5wasm in a Web Worker: pass ` +
+      "{h5wasmUrl} — the URL of h5wasm's script build, dist/iife/h5wasm.js of the npm package h5wasm 0.10 — " +
+      `but received ${url === undefined ? 'none' : JSON.stringify(url)}.`));
+  }
+  if (typeof Worker === 'undefined' || typeof Blob === 'undefined' || typeof URL === 'undefined') {
+    return Promise.reject(new Error(`${where}: reading model.weights.h5 needs Web Workers, which this environment lacks.`));
+  }
+  const absolute = new URL(url, typeof location === 'undefined' ? undefined : location.href).href;
+  const script = URL.createObjectURL(new Blob([BROWSER_WORKER], {type: 'text/javascript'}));
+  const worker = new Worker(script);
+  return new Promise<H5Dataset[]>((resolve, reject) => {
+    let done = false;
+    const finish = (f: () => void) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      worker.terminate();
+      URL.revokeObjectURL(script);
+      f();
+    };
+    const timer = setTimeout(() => finish(() => reject(new Error(`${where}: reading model.weights.h5 took longer than ` +
+      `${timeoutMs < 1000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`} and was stopped (a damaged or hostile HDF5 file ` +
+      'can make the HDF5 library loop).'))), timeoutMs);
+    worker.onmessage = (event: MessageEvent<{ok: boolean; datasets?: H5Dataset[]; error?: string}>) => finish(() => {
+      if (event.data.ok) resolve(event.data.datasets as H5Dataset[]);
+      else reject(new Error(`${where}: model.weights.h5 could not be read as HDF5 (${event.data.error}).`));
+    });
+    worker.onerror = (event: ErrorEvent) => finish(() => reject(new Error(`${where}: the HDF5 worker failed (${event.message || 'no message'}; ` +
+      `is h5wasm's script build at ${absolute}?).`)));
+    const copy = bytes.slice().buffer;
+    worker.postMessage({url: absolute, bytes: copy}, [copy]);
   });
 }

@@ -84,3 +84,25 @@ describe.each([
     await page.close();
   });
 });
+
+test('examples/browser/keras.html: a Keras 3 .keras file loads in the browser (URL and File), predicts as Keras, trains; bad files give clear errors', async () => {
+  const browser = await chromium.launch({executablePath: EXECUTABLE, args: FLAGS});
+  try {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+    page.on('response', (r) => { if (r.status() >= 400) errors.push(`HTTP ${r.status()}: ${r.url()}`); });
+    await page.goto(`${base}/examples/browser/keras.html`);
+    await page.waitForFunction(() => document.body.dataset.status !== 'running', undefined, {timeout: 120000});
+    const result = await page.evaluate(() => (window as unknown as {__tfdpKeras: Record<string, unknown>}).__tfdpKeras);
+    fs.mkdirSync(path.join(ROOT, 'runs', 'browser'), {recursive: true});
+    await page.screenshot({path: path.join(ROOT, 'runs', 'browser', 'page-keras.png'), fullPage: true});
+    expect(result.error).toBeUndefined();
+    expect(result.brokenError).toMatch(/bad_h5\.keras'\): model\.weights\.h5 could not be read as HDF5/);
+    expect(result.noUrlError).toMatch(/in the browser, model\.weights\.h5 is read with h5wasm in a Web Worker: pass \{h5wasmUrl\}/);
+    expect(result.ok).toBe(true);
+    expect(errors).toEqual([]);
+  } finally {
+    await browser.close();
+  }
+});
