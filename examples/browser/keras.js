@@ -1,4 +1,3 @@
-/* global tf, tfdp */
 // A Keras 3 .keras file in the browser: tfdp.loadKerasModel with h5wasm's script build for the HDF5 weights.
 'use strict';
 const H5WASM = '/node_modules/h5wasm/dist/iife/h5wasm.js';
