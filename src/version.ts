@@ -1,2 +1,2 @@
 /** The version of tfjs-drop-path (tested against package.json). */
-export const version = '0.3.0';
+export const version = '0.4.0';

@@ -4,4 +4,4 @@ from tfjs_drop_path.schedules import DropPathScheduler, constant, drop_layers, e
 
 __all__ = ["DropPath", "StochasticResidual", "DropPathScheduler", "constant", "linear_warmup", "early", "late",
            "drop_layers"]
-__version__ = "0.3.0"
+__version__ = "0.4.0"
