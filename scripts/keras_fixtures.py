@@ -7,9 +7,9 @@ BatchNorm statistics of 0 and 1 hide a swapped variable order), saves each as
 (logits, no softmax) in inference mode.
 
 Usage: python scripts/keras_fixtures.py OUT_DIR [--large] [--only NAME]
-  --large also writes ConvNeXt-Tiny's configuration (about 110 MB; not committed).
-  --only NAME writes that fixture alone (convnext_reduced, twin_drop_path, efficientnet_reduced,
-    efficientnetv2_reduced, stochastic_depth_family).
+  --large also writes ConvNeXt-Tiny's configuration (about 110 MB), EfficientNetB0 and EfficientNetV2B0
+    (full size; none committed).
+  --only NAME writes that fixture alone: stochastic_depth_family, or large (the full-size ones alone).
 """
 import json
 import os
@@ -23,13 +23,13 @@ import keras  # noqa: E402
 from keras.src.applications import convnext, efficientnet, efficientnet_v2  # noqa: E402
 
 
-def perturb(model, seed):
+def perturb(model, seed, amount=0.5):
     """Every weight, moving statistics included, moved by a seeded amount of its own scale."""
     rng = np.random.default_rng(seed)
     for w in model.weights:
         v = np.asarray(w.numpy())
         scale = float(np.abs(v).mean()) if v.size and np.abs(v).mean() > 0 else 1.0
-        noise = rng.normal(0.0, 0.5 * max(scale, 0.05), size=v.shape).astype(v.dtype)
+        noise = rng.normal(0.0, amount * max(scale, 0.05), size=v.shape).astype(v.dtype)
         if "variance" in w.path:
             w.assign(np.abs(v + noise) + 0.1)  # a variance stays positive
         elif "layer_scale" in w.path or w.path.endswith("gamma") and v.size and np.allclose(v, v.flat[0]):
@@ -193,6 +193,9 @@ def main():
     if only == "stochastic_depth_family":
         family_model(out_dir)
         return
+    if only == "large":
+        large(out_dir)
+        return
     keras.utils.set_random_seed(1)
     small = convnext_model([1, 1, 2, 1], [8, 16, 24, 32], 0.3, 32, 5, "convnext_small_test")
     perturb(small, 1)
@@ -213,10 +216,25 @@ def main():
     perturb(eff2, 4)
     write(eff2, out_dir, "efficientnetv2_reduced", (32, 32, 3), 4)
     if "--large" in sys.argv:
-        keras.utils.set_random_seed(2)
-        tiny = convnext_model([3, 3, 9, 3], [96, 192, 384, 768], 0.1, 224, 1000, "convnext_tiny")
-        perturb(tiny, 2)
-        write(tiny, out_dir, "convnext_tiny", (224, 224, 3), 2)
+        large(out_dir)
+
+
+def large(out_dir):
+    """Full-size configurations (not committed): ConvNeXt-Tiny's, EfficientNetB0 and EfficientNetV2B0."""
+    keras.utils.set_random_seed(2)
+    tiny = convnext_model([3, 3, 9, 3], [96, 192, 384, 768], 0.1, 224, 1000, "convnext_tiny")
+    perturb(tiny, 2)
+    write(tiny, out_dir, "convnext_tiny", (224, 224, 3), 2)
+    keras.utils.set_random_seed(7)
+    b0 = efficientnet.EfficientNetB0(weights=None, input_shape=(224, 224, 3), classifier_activation=None)
+    # Full depth compounds the perturbation: at 0.5 the logits reach 2e4 and Keras' own backends disagree by 4e-4
+    # of that (TensorFlow against JAX); 0.1 keeps the network well conditioned while still moving every weight.
+    perturb(b0, 7, 0.1)
+    write(b0, out_dir, "efficientnet_b0", (224, 224, 3), 7)
+    keras.utils.set_random_seed(8)
+    v2b0 = efficientnet_v2.EfficientNetV2B0(weights=None, input_shape=(224, 224, 3), classifier_activation=None)
+    perturb(v2b0, 8, 0.1)
+    write(v2b0, out_dir, "efficientnetv2_b0", (224, 224, 3), 8)
 
 
 if __name__ == "__main__":
