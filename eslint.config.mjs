@@ -16,7 +16,7 @@ export default tseslint.config(
   {
     files: ['examples/browser/**/*.js'],
     languageOptions: {globals: {window: 'readonly', document: 'readonly', location: 'readonly', navigator: 'readonly',
-      URLSearchParams: 'readonly', fetch: 'readonly', File: 'readonly', performance: 'readonly', tf: 'readonly', tfdp: 'readonly'}},
+      URLSearchParams: 'readonly', fetch: 'readonly', File: 'readonly', Blob: 'readonly', performance: 'readonly', tf: 'readonly', tfdp: 'readonly'}},
   },
   {
     rules: {

@@ -175,6 +175,14 @@ export async function loadKerasModel(source: KerasSource, opts: LoadKerasOptions
 /** Where a `.keras` model goes: a path or file:// URL (Node); or nothing, to get the bytes only. */
 export type KerasDestination = string | undefined;
 
+export interface SaveKerasOptions {
+  /**
+   * Browser only: the URL of h5wasm's script build (`h5wasm/dist/iife/h5wasm.js`
+   * of the npm package h5wasm 0.10), loaded by the Web Worker that writes the weights.
+   */
+  h5wasmUrl?: string;
+}
+
 /**
  * Writes a tf.LayersModel as a Keras 3 `.keras` file: Keras' config format
  * and weight layout, this package's DropPath and StochasticResidual as the
@@ -182,12 +190,14 @@ export type KerasDestination = string | undefined;
  * ConvNeXt's StochasticDepth and LayerScale as keras.applications' own. The
  * layers' own rates are written (a running schedule's temporary rate is
  * not). Throws one error listing every layer Keras would not read as the
- * same function; resolves with the file's bytes. Node.js only.
+ * same function; resolves with the file's bytes (in the browser: give no
+ * destination, pass `{h5wasmUrl}`, and offer the bytes as a download).
  *
  * @example
  * await dp.saveKerasModel(model, 'resnet.keras');
  */
-export async function saveKerasModel(model: LayersModel, destination?: KerasDestination): Promise<Uint8Array> {
+export async function saveKerasModel(model: LayersModel, destination?: KerasDestination,
+    opts: SaveKerasOptions = {}): Promise<Uint8Array> {
   const where = `saveKerasModel(${typeof destination === 'string' ? `'${destination}'` : 'model'})`;
   if (model === null || typeof model !== 'object' || typeof (model as {toJSON?: unknown}).toJSON !== 'function' ||
       !Array.isArray((model as {layers?: unknown}).layers)) {
@@ -195,6 +205,11 @@ export async function saveKerasModel(model: LayersModel, destination?: KerasDest
   }
   if (destination !== undefined && typeof destination !== 'string') {
     throw new Error(`saveKerasModel: destination must be a path or a file:// URL, but received ${describe(destination)}.`);
+  }
+  const node = typeof process !== 'undefined' && Boolean(process.versions?.node);
+  if (destination !== undefined && !node) {
+    throw new Error(`saveKerasModel: in the browser there is no file system to write '${destination}' to: give no ` +
+      'destination and use the bytes it resolves with (a Blob download, IndexedDB, an upload).');
   }
   const topology = model.toJSON(null, false) as unknown;
   const exported = exportKerasModel(topology, {
@@ -208,7 +223,7 @@ export async function saveKerasModel(model: LayersModel, destination?: KerasDest
       return {shape: value.shape, data: Float32Array.from(value.dataSync())};
     }),
   }, where);
-  const weights = await writeH5(exported.datasets, exported.groups, where);
+  const weights = await writeH5(exported.datasets, exported.groups, where, opts.h5wasmUrl);
   const now = new Date();
   const pad = (n: number) => String(n).padStart(2, '0');
   const bytes = writeKerasArchive(exported.config, {

@@ -38,6 +38,17 @@ async function main() {
   result.loss = h.history.loss[0];
   row('one training step: loss', result.loss.toFixed(4), Number.isFinite(result.loss));
 
+  // Back to a .keras file, in the page: its bytes (a download link here), read again.
+  const saved = await tfdp.saveKerasModel(byFile, undefined, {h5wasmUrl: H5WASM});
+  result.savedBytes = saved.length;
+  const again = await tfdp.loadKerasModel(saved, {h5wasmUrl: H5WASM});
+  result.diffSaved = maxDiff(again.predict(x), byFile.predict(x));
+  const link = document.createElement('a');
+  link.href = URL.createObjectURL(new Blob([saved]));
+  link.download = 'convnext_reduced.keras';
+  link.textContent = `${(saved.length / 1024).toFixed(0)} KiB .keras`;
+  row('saved back with saveKerasModel and read again: max diff', `${result.diffSaved} (${link.outerHTML})`, result.diffSaved === 0);
+
   try {
     await tfdp.loadKerasModel(`${FIXTURES}/broken/bad_h5.keras`, {h5wasmUrl: H5WASM});
     result.brokenError = null;
@@ -53,6 +64,7 @@ async function main() {
   }
   row('no h5wasmUrl', result.noUrlError ?? 'no error', Boolean(result.noUrlError));
   result.ok = result.diffUrl <= 1e-4 * scale && result.diffFile <= 1e-4 * scale && Number.isFinite(result.loss) &&
+    result.diffSaved === 0 &&
     Boolean(result.brokenError) && Boolean(result.noUrlError);
   return result;
 }

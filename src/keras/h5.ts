@@ -142,33 +142,41 @@ export interface H5WriteDataset {
   data: Float32Array | number[];
 }
 
-/** The worker that writes: groups (parents first), the `name` attribute Keras puts on each `vars` group, datasets. */
+/** The writing both workers run: groups (parents first), the `name` attribute Keras puts on each `vars` group, datasets. */
+const WRITE_ALL = `
+function writeAll(file, groups, datasets) {
+  const made = new Set(['']);
+  const group = (path) => {
+    if (made.has(path)) return;
+    const cut = path.lastIndexOf('/');
+    const parent = cut < 0 ? '' : path.slice(0, cut);
+    group(parent);
+    (parent ? file.get(parent) : file).create_group(path.slice(cut + 1));
+    made.add(path);
+  };
+  for (const [path, name] of groups) {
+    group(path);
+    file.get(path).create_attribute('name', name);
+  }
+  for (const d of datasets) {
+    const cut = d.path.lastIndexOf('/');
+    group(d.path.slice(0, cut));
+    const data = d.dtype === '<q' ? BigInt64Array.from(d.data, (v) => BigInt(Math.round(v))) : d.data;
+    file.get(d.path.slice(0, cut)).create_dataset({name: d.path.slice(cut + 1), data, shape: d.shape, dtype: d.dtype});
+  }
+}
+`;
+
+/** The Node worker that writes the file at a real path. */
 const WRITE_WORKER = `
 const {parentPort, workerData} = require('worker_threads');
+${WRITE_ALL}
 (async () => {
   try {
     const h5wasm = await import(workerData.entry);
     await h5wasm.ready;
     const file = new h5wasm.File(workerData.file, 'w');
-    const made = new Set(['']);
-    const group = (path) => {
-      if (made.has(path)) return;
-      const cut = path.lastIndexOf('/');
-      const parent = cut < 0 ? '' : path.slice(0, cut);
-      group(parent);
-      (parent ? file.get(parent) : file).create_group(path.slice(cut + 1));
-      made.add(path);
-    };
-    for (const [path, name] of workerData.groups) {
-      group(path);
-      file.get(path).create_attribute('name', name);
-    }
-    for (const d of workerData.datasets) {
-      const cut = d.path.lastIndexOf('/');
-      group(d.path.slice(0, cut));
-      const data = d.dtype === '<q' ? BigInt64Array.from(d.data, (v) => BigInt(Math.round(v))) : d.data;
-      file.get(d.path.slice(0, cut)).create_dataset({name: d.path.slice(cut + 1), data, shape: d.shape, dtype: d.dtype});
-    }
+    writeAll(file, workerData.groups, workerData.datasets);
     file.close();
     parentPort.postMessage({ok: true});
   } catch (e) {
@@ -177,21 +185,45 @@ const {parentPort, workerData} = require('worker_threads');
 })();
 `;
 
+/** The browser worker that writes: into h5wasm's in-memory file system, then the bytes back. */
+const BROWSER_WRITE_WORKER = `
+${WRITE_ALL}
+onmessage = async (event) => {
+  try {
+    importScripts(event.data.url);
+    const Module = await h5wasm.ready;
+    const file = new h5wasm.File('/model.weights.h5', 'w');
+    writeAll(file, event.data.groups, event.data.datasets);
+    file.close();
+    const bytes = Module.FS.readFile('/model.weights.h5');
+    postMessage({ok: true, bytes}, [bytes.buffer]);
+  } catch (e) {
+    postMessage({ok: false, error: String(e && e.message || e)});
+  }
+};
+`;
+
 /**
  * An HDF5 file (as bytes) holding `datasets`, with the attribute `name` on
- * each group of `groups` ([path, layer name] pairs). Node only.
+ * each group of `groups` ([path, layer name] pairs). In the browser, h5wasm's
+ * script build is loaded from `h5wasmUrl` by a Web Worker.
  */
-export async function writeH5(datasets: H5WriteDataset[], groups: [string, string][], where: string): Promise<Uint8Array> {
+export async function writeH5(datasets: H5WriteDataset[], groups: [string, string][], where: string,
+    h5wasmUrl?: string): Promise<Uint8Array> {
+  const bytes = datasets.reduce((n, d) => n + d.data.length * 4, 0);
+  const timeoutMs = 60_000 + (bytes / 1e8) * 10_000;
   if (typeof process === 'undefined' || !process.versions?.node) {
-    throw new Error(`${where}: writing model.weights.h5 needs Node.js here; saving .keras files in the browser is not built yet.`);
+    const result = await runBrowserWorker<{bytes: Uint8Array}>(BROWSER_WRITE_WORKER, h5wasmUrl, where, timeoutMs,
+      (url) => ({message: {url, groups, datasets}, transfer: []}),
+      (m) => `${where}: model.weights.h5 could not be written (${m}).`);
+    return result.bytes;
   }
   const [{Worker}, fs, os, path] = await Promise.all([import('worker_threads'), import('fs'), import('os'), import('path')]);
   const entry = await h5wasmNodeEntry();
-  const bytes = datasets.reduce((n, d) => n + d.data.length * 4, 0);
   const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'tfjs-drop-path-h5-'));
   const file = path.join(dir, 'model.weights.h5');
   try {
-    await runWorker(Worker, WRITE_WORKER, {entry, file, datasets, groups}, 60_000 + (bytes / 1e8) * 10_000,
+    await runWorker(Worker, WRITE_WORKER, {entry, file, datasets, groups}, timeoutMs,
       (ms) => `${where}: writing model.weights.h5 took longer than ${Math.round(ms / 1000)} s and was stopped.`,
       (m) => `${where}: model.weights.h5 could not be written (${m}).`);
     return new Uint8Array(await fs.promises.readFile(file));
@@ -222,39 +254,50 @@ function runWorker<T>(Worker: typeof import('worker_threads').Worker, script: st
   });
 }
 
-/** The browser's read: a Web Worker (made from a Blob) that loads h5wasm from `url`, stopped at the time limit. */
-function readH5InBrowser(bytes: Uint8Array, where: string, timeoutMs: number, url: string | undefined): Promise<H5Dataset[]> {
+/** The browser's read: a Web Worker loads h5wasm from `url` and reads the bytes, stopped at the time limit. */
+async function readH5InBrowser(bytes: Uint8Array, where: string, timeoutMs: number, url: string | undefined): Promise<H5Dataset[]> {
+  const result = await runBrowserWorker<{datasets: H5Dataset[]}>(BROWSER_WORKER, url, where, timeoutMs, (absolute) => {
+    const copy = bytes.slice().buffer;
+    return {message: {url: absolute, bytes: copy}, transfer: [copy]};
+  }, (m) => `${where}: model.weights.h5 could not be read as HDF5 (${m}).`, 'reading model.weights.h5 took longer than ' +
+    `${timeoutMs < 1000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`} and was stopped (a damaged or hostile HDF5 file ` +
+    'can make the HDF5 library loop).');
+  return result.datasets;
+}
+
+/** Runs `script` in a Web Worker made from a Blob, with h5wasm's script build at `url`; stopped at the time limit. */
+function runBrowserWorker<T>(script: string, url: string | undefined, where: string, timeoutMs: number,
+    message: (absoluteUrl: string) => {message: unknown; transfer: Transferable[]}, failMessage: (m: string) => string,
+    timeoutText = `the HDF5 work took longer than ${Math.round(timeoutMs / 1000)} s and was stopped.`): Promise<T> {
   if (typeof url !== 'string' || url === '') {
-    return Promise.reject(new Error(`${where}: in the browser, model.weights.h5 is read with h5wasm in a Web Worker: pass ` +
+    return Promise.reject(new Error(`${where}: in the browser, model.weights.h5 is handled by h5wasm in a Web Worker: pass ` +
       "{h5wasmUrl} — the URL of h5wasm's script build, dist/iife/h5wasm.js of the npm package h5wasm 0.10 — " +
       `but received ${url === undefined ? 'none' : JSON.stringify(url)}.`));
   }
   if (typeof Worker === 'undefined' || typeof Blob === 'undefined' || typeof URL === 'undefined') {
-    return Promise.reject(new Error(`${where}: reading model.weights.h5 needs Web Workers, which this environment lacks.`));
+    return Promise.reject(new Error(`${where}: model.weights.h5 needs Web Workers, which this environment lacks.`));
   }
   const absolute = new URL(url, typeof location === 'undefined' ? undefined : location.href).href;
-  const script = URL.createObjectURL(new Blob([BROWSER_WORKER], {type: 'text/javascript'}));
-  const worker = new Worker(script);
-  return new Promise<H5Dataset[]>((resolve, reject) => {
+  const blob = URL.createObjectURL(new Blob([script], {type: 'text/javascript'}));
+  const worker = new Worker(blob);
+  return new Promise<T>((resolve, reject) => {
     let done = false;
     const finish = (f: () => void) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
       worker.terminate();
-      URL.revokeObjectURL(script);
+      URL.revokeObjectURL(blob);
       f();
     };
-    const timer = setTimeout(() => finish(() => reject(new Error(`${where}: reading model.weights.h5 took longer than ` +
-      `${timeoutMs < 1000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`} and was stopped (a damaged or hostile HDF5 file ` +
-      'can make the HDF5 library loop).'))), timeoutMs);
-    worker.onmessage = (event: MessageEvent<{ok: boolean; datasets?: H5Dataset[]; error?: string}>) => finish(() => {
-      if (event.data.ok) resolve(event.data.datasets as H5Dataset[]);
-      else reject(new Error(`${where}: model.weights.h5 could not be read as HDF5 (${event.data.error}).`));
+    const timer = setTimeout(() => finish(() => reject(new Error(`${where}: ${timeoutText}`))), timeoutMs);
+    worker.onmessage = (event: MessageEvent<{ok: boolean; error?: string} & T>) => finish(() => {
+      if (event.data.ok) resolve(event.data);
+      else reject(new Error(failMessage(String(event.data.error))));
     });
-    worker.onerror = (event: ErrorEvent) => finish(() => reject(new Error(`${where}: the HDF5 worker failed (${event.message || 'no message'}; ` +
-      `is h5wasm's script build at ${absolute}?).`)));
-    const copy = bytes.slice().buffer;
-    worker.postMessage({url: absolute, bytes: copy}, [copy]);
+    worker.onerror = (event: ErrorEvent) => finish(() => reject(new Error(failMessage(`the HDF5 worker failed: ` +
+      `${event.message || 'no message'}; is h5wasm's script build at ${absolute}?`))));
+    const {message: data, transfer} = message(absolute);
+    worker.postMessage(data, transfer);
   });
 }

@@ -39,8 +39,8 @@ afterAll(async () => {
 test('the builds exclude tfjs and expose the plugin', () => {
   const min = fs.readFileSync(path.join(ROOT, 'dist/browser/tfjs-drop-path.min.js'), 'utf8');
   const esm = fs.readFileSync(path.join(ROOT, 'dist/browser/tfjs-drop-path.esm.js'), 'utf8');
-  // tfjs itself is megabytes; the plugin with seedrandom and fflate (the .keras reader) is about 75 KB.
-  expect(min.length).toBeLessThan(100000);
+  // tfjs itself is megabytes; the plugin with seedrandom, fflate and the .keras reader and writer is about 100 KB.
+  expect(min.length).toBeLessThan(125000);
   expect(min).toMatch(/var tfdp=/);
   expect(esm).toMatch(/from "@tensorflow\/tfjs-core"/);
   expect(esm).toMatch(/from "@tensorflow\/tfjs-layers"/);
@@ -85,7 +85,7 @@ describe.each([
   });
 });
 
-test('examples/browser/keras.html: a Keras 3 .keras file loads in the browser (URL and File), predicts as Keras, trains; bad files give clear errors', async () => {
+test('examples/browser/keras.html: a Keras 3 .keras file loads in the browser (URL and File), predicts as Keras, trains, saves back; bad files give clear errors', async () => {
   const browser = await chromium.launch({executablePath: EXECUTABLE, args: FLAGS});
   try {
     const page = await browser.newPage();
@@ -99,7 +99,9 @@ test('examples/browser/keras.html: a Keras 3 .keras file loads in the browser (U
     await page.screenshot({path: path.join(ROOT, 'runs', 'browser', 'page-keras.png'), fullPage: true});
     expect(result.error).toBeUndefined();
     expect(result.brokenError).toMatch(/bad_h5\.keras'\): model\.weights\.h5 could not be read as HDF5/);
-    expect(result.noUrlError).toMatch(/in the browser, model\.weights\.h5 is read with h5wasm in a Web Worker: pass \{h5wasmUrl\}/);
+    expect(result.noUrlError).toMatch(/in the browser, model\.weights\.h5 is handled by h5wasm in a Web Worker: pass \{h5wasmUrl\}/);
+    expect(result.diffSaved).toBe(0);
+    expect(result.savedBytes as number).toBeGreaterThan(100000);
     expect(result.ok).toBe(true);
     expect(errors).toEqual([]);
   } finally {
