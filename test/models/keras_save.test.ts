@@ -111,6 +111,27 @@ describe('saveKerasModel', () => {
     }
   });
 
+  test('saved during a scheduled fit: the layers\' own rates go into the config and the rate variables, not the scheduled ones', async () => {
+    const model = dp.resnet({inputShape: [8, 8, 1], numClasses: 2, stages: [{filters: 8, blocks: 2}], dropPathRate: 0.4, seed: 2});
+    model.compile({optimizer: tf.train.sgd(0.01), loss: 'categoricalCrossentropy'});
+    const built = dp.dropPathSummary(model).rows.map((r) => r.rate);
+    let saved: Uint8Array | undefined;
+    let active: number[] = [];
+    await model.fit(tf.randomNormal([8, 8, 8, 1], 0, 1, 'float32', 1), tf.oneHot(tf.tensor1d([0, 1, 0, 1, 0, 1, 0, 1], 'int32'), 2),
+      {epochs: 1, batchSize: 8, verbose: 0, callbacks: [new dp.DropPathScheduler({schedule: dp.timeSchedules.constant(0.05)}),
+        new tf.CustomCallback({onEpochEnd: async () => {
+          active = dp.dropPathSummary(model).rows.map((r) => r.activeRate);
+          saved = await dp.saveKerasModel(model);
+        }})]});
+    expect(active[active.length - 1]).toBeCloseTo(0.05, 12); // the schedule was running when it saved
+    const config = configOf(saved as Uint8Array);
+    expect(config.config.layers.filter((l) => l.class_name === 'DropPath').map((l) => l.config.rate)).toEqual(built);
+    const datasets = await readH5(parts(saved as Uint8Array)['model.weights.h5'] as Uint8Array, 'test');
+    const variables = datasets.filter((d) => /drop_path(_\d+)?\/vars\/0$/.test(d.path)).map((d) => d.data?.[0] as number);
+    variables.forEach((v, i) => expect(v).toBeCloseTo(built[i] as number, 6));
+    expect(variables.length).toBe(built.length);
+  });
+
   test('every layer Keras would read differently is named, with its class and why, in one error; nothing is written', async () => {
     const input = tf.input({shape: [6, 2]});
     const rnn = tf.layers.simpleRNN({units: 3, returnSequences: true, name: 'rnn'}).apply(input) as tf.SymbolicTensor;
