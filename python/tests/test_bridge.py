@@ -223,3 +223,7 @@ def test_stochastic_residual_config_round_trips_and_bad_arguments_are_refused():
         StochasticResidual(3)
     with pytest.raises(ValueError, match="rate must be a number in"):
         StochasticResidual(branch_model(2, "y"), rate=1.5)
+
+
+def test_the_twin_has_the_version_of_the_npm_package():
+    assert tfjs_drop_path.__version__ == json.loads((ROOT / "package.json").read_text())["version"]
