@@ -69,9 +69,28 @@ function readAll(h5wasm, file) {
 }
 `;
 
+/**
+ * Node workers: h5wasm's Node build writes the HDF5 library's error stack
+ * straight to file descriptor 2 (fs.writeSync), past the worker's captured
+ * stderr. In this worker thread only, writes to 1 and 2 are dropped: the error
+ * the caller gets says what failed.
+ */
+const QUIET_FDS = `
+{
+  const fs = require('fs');
+  const writeSync = fs.writeSync;
+  fs.writeSync = function quiet(fd, data, ...rest) {
+    if (fd !== 1 && fd !== 2) return writeSync.call(fs, fd, data, ...rest);
+    if (typeof data === 'string') return Buffer.byteLength(data);
+    return typeof rest[1] === 'number' ? rest[1] : data.byteLength - (typeof rest[0] === 'number' ? rest[0] : 0);
+  };
+}
+`;
+
 /** The Node worker: imports h5wasm's Node build, reads the file, posts every dataset back. */
 const WORKER = `
 const {parentPort, workerData} = require('worker_threads');
+${QUIET_FDS}
 ${WALK}
 (async () => {
   try {
@@ -120,7 +139,7 @@ export async function readH5(bytes: Uint8Array, where: string, opts: ReadH5Optio
   const [{Worker}, fs, os, path] = await Promise.all([import('worker_threads'), import('fs'), import('os'), import('path')]);
   const entry = await h5wasmNodeEntry();
   // A private temporary file (h5wasm's Node build reads real paths), removed whatever happens.
-  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'tfjs-drop-path-h5-'));
+  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), `tfjs-drop-path-h5-${process.pid}-`));
   const file = path.join(dir, 'model.weights.h5');
   try {
     await fs.promises.writeFile(file, bytes);
@@ -170,6 +189,7 @@ function writeAll(file, groups, datasets) {
 /** The Node worker that writes the file at a real path. */
 const WRITE_WORKER = `
 const {parentPort, workerData} = require('worker_threads');
+${QUIET_FDS}
 ${WRITE_ALL}
 (async () => {
   try {
@@ -220,7 +240,7 @@ export async function writeH5(datasets: H5WriteDataset[], groups: [string, strin
   }
   const [{Worker}, fs, os, path] = await Promise.all([import('worker_threads'), import('fs'), import('os'), import('path')]);
   const entry = await h5wasmNodeEntry();
-  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'tfjs-drop-path-h5-'));
+  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), `tfjs-drop-path-h5-${process.pid}-`));
   const file = path.join(dir, 'model.weights.h5');
   try {
     await runWorker(Worker, WRITE_WORKER, {entry, file, datasets, groups}, timeoutMs,
@@ -234,7 +254,10 @@ export async function writeH5(datasets: H5WriteDataset[], groups: [string, strin
 
 function runWorker<T>(Worker: typeof import('worker_threads').Worker, script: string, workerData: unknown, timeoutMs: number,
     timeoutMessage: (ms: number) => string, failMessage: (m: string) => string): Promise<T> {
-  const worker = new Worker(script, {eval: true, workerData});
+  // The HDF5 library prints its C error stack for a damaged file: kept off the user's stderr (the error says what failed).
+  const worker = new Worker(script, {eval: true, workerData, stderr: true, stdout: true});
+  worker.stderr.resume();
+  worker.stdout.resume();
   return new Promise<T>((resolve, reject) => {
     let done = false;
     const finish = (f: () => void) => {

@@ -8,6 +8,7 @@ import * as path from 'path';
 
 import {DropPath, StochasticDepth, loadKerasModel} from '../../index';
 import {tf} from '../utils/tf';
+import {runNode} from '../utils/run_node';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'keras');
 const expected = (name: string) => JSON.parse(fs.readFileSync(path.join(FIXTURES, `${name}.expected.json`), 'utf8')) as
@@ -104,6 +105,14 @@ describe('a .keras file is untrusted input: each broken file gives its own clear
     await expect(loadKerasModel(broken(name))).rejects.toThrow(message);
   });
 
+  test('a damaged HDF5 file costs one clear error and nothing on stderr (the HDF5 library\'s own error stack is kept off it)', () => {
+    const r = runNode(['-e', `require('./dist/index.js').loadKerasModel(${JSON.stringify(broken('bad_h5.keras'))})` +
+      '.then(() => process.exit(3), (e) => { console.log(e.message); })']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/model\.weights\.h5 could not be read as HDF5/);
+    expect(r.stderr).toBe('');
+  });
+
   test('every layer TF.js cannot hold is named, with its class, in one error', async () => {
     const err = await loadKerasModel(broken('unsupported_layers.keras')).then(() => null, (e: Error) => e);
     expect(err?.message).toMatch(/2 layers cannot:/);
@@ -116,25 +125,26 @@ describe('a .keras file is untrusted input: each broken file gives its own clear
     await expect(loadKerasModel(42 as never)).rejects.toThrow(/source must be a path, a file:\/\/ or http\(s\):\/\/ URL, an ArrayBuffer, a Uint8Array or a File, but received 42/);
   });
 
-  test('reading leaves nothing behind: no file at the filesystem root, no temporary folder', async () => {
+  /** Runs `fn`; no temporary folder of this process's HDF5 worker may be left after (other test files run at the same time). */
+  async function leavesNothing(fn: () => Promise<void>): Promise<void> {
     const os = await import('os');
-    const leftovers = () => fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('tfjs-drop-path-h5-'));
-    const before = leftovers();
+    const mine = () => fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith(`tfjs-drop-path-h5-${process.pid}-`));
+    expect(mine()).toEqual([]);
+    await fn();
+    expect(mine()).toEqual([]);
+  }
+
+  test('reading leaves nothing behind: no file at the filesystem root, no temporary folder', () => leavesNothing(async () => {
     const model = await loadKerasModel(path.join(FIXTURES, 'convnext_reduced.keras'));
     model.dispose();
     await expect(loadKerasModel(broken('bad_h5.keras'))).rejects.toThrow(/could not be read as HDF5/);
     expect(fs.existsSync('/model.weights.h5')).toBe(false);
-    expect(leftovers()).toEqual(before);
-  });
+  }));
 
-  test('an HDF5 read past its time limit is stopped with a clear error, and its worker and files are gone', async () => {
-    const os = await import('os');
-    const leftovers = () => fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('tfjs-drop-path-h5-'));
-    const before = leftovers();
+  test('an HDF5 read past its time limit is stopped with a clear error, and its worker and files are gone', () => leavesNothing(async () => {
     await expect(loadKerasModel(path.join(FIXTURES, 'convnext_reduced.keras'), {h5TimeoutMs: 1}))
       .rejects.toThrow(/reading model\.weights\.h5 took longer than 1 ms and was stopped/);
-    expect(leftovers()).toEqual(before);
-  });
+  }));
 
   test('the same bytes load from a Uint8Array, an ArrayBuffer and a File-like object', async () => {
     const bytes = fs.readFileSync(path.join(FIXTURES, 'convnext_reduced.keras'));
