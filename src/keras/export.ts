@@ -8,7 +8,7 @@
  * collected and refused in one error — never a silently different model.
  */
 import type {H5WriteDataset} from './h5';
-import {snakeCase} from './translate';
+import {isObject, Refusals, snakeCase} from './translate';
 
 type Json = Record<string, unknown>;
 
@@ -27,7 +27,6 @@ export interface ExportedModel {
   groups: [string, string][];
 }
 
-const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** Fields every layer config may carry and that are written by the exporter itself. */
 const COMMON = ['name', 'trainable', 'dtype', 'batch_input_shape', 'batch_size', 'input_dtype'];
@@ -79,9 +78,14 @@ const INITIALIZERS: Record<string, [string, string[]]> = {
   TruncatedNormal: ['TruncatedNormal', ['mean', 'stddev', 'seed']], Orthogonal: ['Orthogonal', ['gain', 'seed']],
   Identity: ['Identity', ['gain']], VarianceScaling: ['VarianceScaling', ['scale', 'mode', 'distribution', 'seed']],
 };
-const REGULARIZERS: Record<string, string[]> = {L1L2: ['l1', 'l2']};
-const CONSTRAINTS: Record<string, string[]> = {MaxNorm: ['max_value', 'axis'], NonNeg: [], UnitNorm: ['axis'],
-  MinMaxNorm: ['min_value', 'max_value', 'rate', 'axis']};
+type Kind = 'initializer' | 'regularizer' | 'constraint';
+/** Per kind: tfjs class → [Keras 3 class, the config fields Keras takes]. */
+const SERIALIZABLES: Record<Kind, Record<string, [string, string[]]>> = {
+  initializer: INITIALIZERS,
+  regularizer: {L1L2: ['L1L2', ['l1', 'l2']]},
+  constraint: {MaxNorm: ['MaxNorm', ['max_value', 'axis']], NonNeg: ['NonNeg', []], UnitNorm: ['UnitNorm', ['axis']],
+    MinMaxNorm: ['MinMaxNorm', ['min_value', 'max_value', 'rate', 'axis']]},
+};
 
 /** A JS-safe integer seed in 31 bits: (seed XOR (seed >> 32)) AND 0x7FFFFFFF, as tfjs_drop_path's `_seed32`. */
 export function seed32(seed: number): number {
@@ -89,25 +93,15 @@ export function seed32(seed: number): number {
   return Number((BigInt(Math.trunc(seed)) ^ BigInt(high)) & 0x7FFFFFFFn);
 }
 
-class Refusals {
-  readonly items: string[] = [];
-  add(layer: string, cls: string, why: string) {
-    this.items.push(`'${layer}' (${cls}): ${why}`);
-  }
-}
-
 const kerasObject = (module: string, className: string, config: Json, registered: string | null = null): Json =>
   ({module, class_name: className, config, registered_name: registered});
 
 /** An initializer / regularizer / constraint config in its Keras 3 form, or a reason it has none. */
-function kerasSerializable(value: unknown, kind: 'initializer' | 'regularizer' | 'constraint'): Json | null | string {
+function kerasSerializable(value: unknown, kind: Kind): Json | null | string {
   if (value === null || value === undefined) return null;
   if (!isObject(value) || typeof value.class_name !== 'string') return `${kind} ${JSON.stringify(value)} is not a serialized object`;
   const cfg = isObject(value.config) ? value.config : {};
-  const table = kind === 'initializer' ? INITIALIZERS : kind === 'regularizer' ?
-    Object.fromEntries(Object.entries(REGULARIZERS).map(([k, f]) => [k, [k, f] as [string, string[]]])) :
-    Object.fromEntries(Object.entries(CONSTRAINTS).map(([k, f]) => [k, [k, f] as [string, string[]]]));
-  const known = table[value.class_name];
+  const known = SERIALIZABLES[kind][value.class_name];
   if (!known) return `${kind} ${value.class_name} has no Keras counterpart here`;
   const [name, fields] = known;
   const config: Json = {};
@@ -135,8 +129,8 @@ function kerasLayerConfig(cls: string, src: Json, name: string, refusals: Refusa
   for (const f of fields) {
     if (!(f in src)) continue;
     const v = src[f];
-    if (/_initializer$/.test(f) || /_regularizer$/.test(f) || /_constraint$/.test(f)) {
-      const kind = f.endsWith('_initializer') ? 'initializer' : f.endsWith('_regularizer') ? 'regularizer' : 'constraint';
+    const kind = /_(initializer|regularizer|constraint)$/.exec(f)?.[1] as Kind | undefined;
+    if (kind) {
       const k = kerasSerializable(v, kind);
       if (typeof k === 'string') {
         refusals.add(name, cls, `${f}: ${k}`);
@@ -167,12 +161,14 @@ interface Scope {
   groups: [string, string][];
 }
 
-/** Writes the live layer's weights as `<group>/vars/<i>`. */
-function writeWeights(scope: Scope, path: string[], group: string, name: string): void {
-  const weights = scope.source.weights(path);
+/** Writes `weights` (the live layer's, by default) as `<group>/vars/<i>`; those at `int64` indices as int64. */
+function writeWeights(scope: Scope, path: string[], group: string, name: string,
+    weights = scope.source.weights(path), int64: number[] = []): void {
   if (!weights.length) return;
   scope.groups.push([`${group}/vars`, name]);
-  weights.forEach((w, i) => scope.datasets.push({path: `${group}/vars/${i}`, shape: w.shape, dtype: '<f', data: w.data}));
+  weights.forEach((w, i) => scope.datasets.push(int64.includes(i) ?
+    {path: `${group}/vars/${i}`, shape: w.shape, dtype: '<q', data: Array.from(w.data)} :
+    {path: `${group}/vars/${i}`, shape: w.shape, dtype: '<f', data: w.data}));
 }
 
 /** The Keras 3 form of one tfjs layer entry (without nodes), writing its weights; null when refused. */
@@ -182,11 +178,10 @@ function exportLayer(layer: Json, path: string[], group: string, scope: Scope): 
   const name = String(layer.name ?? src.name);
   const {refusals} = scope;
   const common = {name, trainable: src.trainable ?? true, dtype: 'float32'};
-  const seed = Number.isSafeInteger(src.seed) ? {seed: src.seed} : {};
-  const writeRate = (rate: unknown) => {
-    scope.groups.push([`${group}/vars`, name]);
-    scope.datasets.push({path: `${group}/vars/0`, shape: [], dtype: '<f', data: new Float32Array([Number(rate)])});
-  };
+  // DropPath's and StochasticResidual's drop fields; the twin keeps the rate in a variable too.
+  const drop = {rate: src.rate, mode: src.mode ?? 'row', scale_by_keep: src.scale_by_keep ?? true,
+    ...(Number.isSafeInteger(src.seed) ? {seed: src.seed} : {})};
+  const writeRate = () => writeWeights(scope, path, group, name, [{shape: [], data: new Float32Array([Number(src.rate)])}]);
   if (cls === 'Model' || cls === 'Functional' || cls === 'Sequential') {
     // A model nested as a layer (ConvNeXt's stem and downsampling blocks): its layers under its own group.
     return exportContainer(layer, path, `${group}/`, scope);
@@ -196,18 +191,16 @@ function exportLayer(layer: Json, path: string[], group: string, scope: Scope): 
       dtype: src.dtype ?? 'float32', sparse: false, ragged: false, name});
   }
   if (cls === 'DropPath') {
-    writeRate(src.rate);
-    return kerasObject('tfjs_drop_path.layers', 'DropPath', {...common, rate: src.rate, mode: src.mode ?? 'row',
-      scale_by_keep: src.scale_by_keep ?? true, ...seed}, 'tfjs_drop_path>DropPath');
+    writeRate();
+    return kerasObject('tfjs_drop_path.layers', 'DropPath', {...common, ...drop}, 'tfjs_drop_path>DropPath');
   }
   if (cls === 'StochasticResidual') {
-    writeRate(src.rate);
+    writeRate();
     const branch = exportContainer(src.branch, [...path, '#branch'], `${group}/branch/`, scope);
     const shortcut = isObject(src.shortcut) ? exportContainer(src.shortcut, [...path, '#shortcut'], `${group}/shortcut/`, scope) : null;
     if (!branch || (isObject(src.shortcut) && !shortcut)) return null;
-    return kerasObject('tfjs_drop_path.layers', 'StochasticResidual', {...common, rate: src.rate, mode: src.mode ?? 'row',
-      scale_by_keep: src.scale_by_keep ?? true, ...seed, strategy: src.strategy ?? 'skip', branch, shortcut},
-    'tfjs_drop_path>StochasticResidual');
+    return kerasObject('tfjs_drop_path.layers', 'StochasticResidual', {...common, ...drop, strategy: src.strategy ?? 'skip',
+      branch, shortcut}, 'tfjs_drop_path>StochasticResidual');
   }
   if (cls === 'StochasticDepth' && 'drop_path_rate' in src) {
     // keras.applications ConvNeXt's layer (per sample, scaled): the same class, read by Keras from its module.
@@ -221,13 +214,8 @@ function exportLayer(layer: Json, path: string[], group: string, scope: Scope): 
   }
   if (cls === 'Normalization') {
     const fixed = src.mean !== null && src.mean !== undefined;
-    if (!fixed) {
-      // Keras keeps mean, variance and the int64 sample count as variables when the config gives no values.
-      const weights = scope.source.weights(path);
-      scope.groups.push([`${group}/vars`, name]);
-      weights.forEach((w, i) => scope.datasets.push({path: `${group}/vars/${i}`, shape: w.shape, dtype: i === 2 ? '<q' : '<f',
-        data: i === 2 ? Array.from(w.data) : w.data}));
-    }
+    // Keras keeps mean, variance and the int64 sample count as variables when the config gives no values.
+    if (!fixed) writeWeights(scope, path, group, name, undefined, [2]);
     return kerasObject('keras.layers', 'Normalization', {...common, axis: src.axis, invert: false,
       mean: fixed ? src.mean : null, variance: fixed ? src.variance : null});
   }
@@ -336,9 +324,7 @@ export function exportKerasModel(topology: unknown, source: ExportSource, where:
   const scope: Scope = {refusals: new Refusals(), source, datasets: [], groups: []};
   const config = exportContainer(topology, [], '', scope);
   if (scope.refusals.items.length || !config) {
-    const n = scope.refusals.items.length;
-    throw new Error(`${where}: the model cannot be written as a Keras 3 model that computes the same; ${n} layer${n === 1 ? '' : 's'} ` +
-      `cannot:\n  ${scope.refusals.items.join('\n  ')}`);
+    throw scope.refusals.error(where, 'the model cannot be written as a Keras 3 model that computes the same');
   }
   return {config, datasets: scope.datasets, groups: scope.groups};
 }

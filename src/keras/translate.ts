@@ -47,12 +47,18 @@ export function snakeCase(name: string): string {
   return name.replace(/(.)([A-Z][a-z]+)/g, '$1_$2').replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase();
 }
 
-const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
+export const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
 
-class Refusals {
+/** Every layer a translation (either way) cannot carry over, with its class and why: refused together, in one error. */
+export class Refusals {
   readonly items: string[] = [];
   add(layer: string, cls: string, why: string) {
     this.items.push(`'${layer}' (${cls}): ${why}`);
+  }
+  /** The one error: `${where}: ${what}; N layers cannot:` and the list. */
+  error(where: string, what: string): Error {
+    const n = this.items.length;
+    return new Error(`${where}: ${what}; ${n} layer${n === 1 ? '' : 's'} cannot:\n  ${this.items.join('\n  ')}`);
   }
 }
 
@@ -335,9 +341,6 @@ export function translateKerasConfig(config: Json, where: string): TranslatedMod
       '(subclassed models hold Python code and cannot be read).');
   }
   const topology = translateContainer(config, '', [], refusals, notes, weights);
-  if (refusals.items.length || !topology) {
-    throw new Error(`${where}: the model cannot be read into TF.js without changing it; ${refusals.items.length} ` +
-      `layer${refusals.items.length === 1 ? '' : 's'} cannot:\n  ${refusals.items.join('\n  ')}`);
-  }
+  if (refusals.items.length || !topology) throw refusals.error(where, 'the model cannot be read into TF.js without changing it');
   return {topology, weights, notes};
 }
