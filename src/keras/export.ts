@@ -8,7 +8,7 @@
  * collected and refused in one error — never a silently different model.
  */
 import type {H5WriteDataset} from './h5';
-import {isObject, Refusals, snakeCase} from './translate';
+import {h5GroupNamer, isObject, Refusals} from './translate';
 
 type Json = Record<string, unknown>;
 
@@ -249,13 +249,7 @@ function exportContainer(container: unknown, path: string[], h5Prefix: string, s
   const modelName = String(cfg.name ?? container.name ?? 'model');
   const layers = (Array.isArray(cfg.layers) ? cfg.layers : []).filter(isObject);
   const sequential = cls === 'Sequential';
-  const counters = new Map<string, number>();
-  const groupOf = (kerasClass: string) => {
-    const base = snakeCase(kerasClass);
-    const n = counters.get(base) ?? 0;
-    counters.set(base, n + 1);
-    return `${h5Prefix}layers/${n === 0 ? base : `${base}_${n}`}`;
-  };
+  const groupOf = h5GroupNamer(h5Prefix);
   const out: Json[] = [];
   const shapeOf = (layerName: string, tensor: number) => scope.source.outputShapes([...path, layerName])[tensor] ?? null;
   if (sequential) {
@@ -276,15 +270,15 @@ function exportContainer(container: unknown, path: string[], h5Prefix: string, s
     const lcls = String(layer.class_name);
     if (lcls === 'Model' || lcls === 'Functional' || lcls === 'Sequential') containers.add(lname);
     const group = groupOf(lcls); // every class is written under its own name, so Keras' group is its snake_case
+    const nodes = Array.isArray(layer.inbound_nodes) ? layer.inbound_nodes : [];
+    if (!sequential && nodes.length > 1) {
+      scope.refusals.add(lname, lcls, `called ${nodes.length} times (a shared layer); only layers called once are written`);
+      continue;
+    }
     const entry = exportLayer(layer, [...path, lname], group, scope);
     if (!entry) continue;
     entry.name = lname;
     if (!sequential) {
-      const nodes = Array.isArray(layer.inbound_nodes) ? layer.inbound_nodes : [];
-      if (nodes.length > 1) {
-        scope.refusals.add(lname, lcls, `called ${nodes.length} times (a shared layer); only layers called once are written`);
-        continue;
-      }
       entry.inbound_nodes = nodes.map((node) => {
         const inputs = (Array.isArray(node) ? node : []).filter(Array.isArray) as unknown[][];
         const kwargs = inputs.map((e) => e[3]).filter((k) => isObject(k) && Object.keys(k).length > 0);

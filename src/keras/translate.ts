@@ -47,6 +47,21 @@ export function snakeCase(name: string): string {
   return name.replace(/(.)([A-Z][a-z]+)/g, '$1_$2').replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase();
 }
 
+/**
+ * Keras' names for a container's layer groups in model.weights.h5, in layer
+ * order: `<prefix>layers/<snake_case class>`, then `_1`, `_2`, … for the
+ * same class again.
+ */
+export function h5GroupNamer(prefix: string): (cls: string) => string {
+  const counters = new Map<string, number>();
+  return (cls) => {
+    const base = snakeCase(cls);
+    const n = counters.get(base) ?? 0;
+    counters.set(base, n + 1);
+    return `${prefix}layers/${n === 0 ? base : `${base}_${n}`}`;
+  };
+}
+
 export const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** Every layer a translation (either way) cannot carry over, with its class and why: refused together, in one error. */
@@ -237,13 +252,8 @@ function translateContainer(container: Json, h5Prefix: string, layerPrefix: stri
   const cfg = isObject(container.config) ? container.config : {};
   const name = String(container.name ?? cfg.name);
   const layers = Array.isArray(cfg.layers) ? cfg.layers.filter(isObject) : [];
-  const counters = new Map<string, number>();
-  const h5Name = (layer: Json) => {
-    const base = snakeCase(String(layer.class_name));
-    const n = counters.get(base) ?? 0;
-    counters.set(base, n + 1);
-    return `${h5Prefix}layers/${n === 0 ? base : `${base}_${n}`}`;
-  };
+  const groupNamer = h5GroupNamer(h5Prefix);
+  const h5Name = (layer: Json) => groupNamer(String(layer.class_name));
   // Nested containers of this scope: calls into them shift node indices by one.
   const containers = new Set<string>();
   const out: Json[] = [];
