@@ -24,6 +24,7 @@ import {version} from '../src/version';
 import type {H5Dataset} from '../src/keras/h5';
 import {translateKerasConfig} from '../src/keras/translate';
 import type {WeightPlanEntry} from '../src/keras/translate';
+import {runningInNode} from '../src/internal/node_compat';
 import {describe} from '../src/internal/validate';
 
 type Layer = LayersModel['layers'][number];
@@ -47,8 +48,7 @@ async function bytesOf(source: KerasSource): Promise<{bytes: Uint8Array; where: 
   if (source instanceof Uint8Array) return {bytes: source, where: 'loadKerasModel(bytes)'};
   if (source instanceof ArrayBuffer) return {bytes: new Uint8Array(source), where: 'loadKerasModel(ArrayBuffer)'};
   if (typeof source === 'string') {
-    const node = typeof process !== 'undefined' && Boolean(process.versions?.node);
-    if (/^https?:\/\//i.test(source) || !node) {
+    if (/^https?:\/\//i.test(source) || !runningInNode()) {
       // In the browser any string is a URL (relative to the page).
       const response = await fetch(source);
       if (!response.ok) throw new Error(`loadKerasModel: GET ${source} answered ${response.status} ${response.statusText}.`);
@@ -206,8 +206,7 @@ export async function saveKerasModel(model: LayersModel, destination?: KerasDest
   if (destination !== undefined && typeof destination !== 'string') {
     throw new Error(`saveKerasModel: destination must be a path or a file:// URL, but received ${describe(destination)}.`);
   }
-  const node = typeof process !== 'undefined' && Boolean(process.versions?.node);
-  if (destination !== undefined && !node) {
+  if (destination !== undefined && !runningInNode()) {
     throw new Error(`saveKerasModel: in the browser there is no file system to write '${destination}' to: give no ` +
       'destination and use the bytes it resolves with (a Blob download, IndexedDB, an upload).');
   }

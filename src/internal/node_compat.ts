@@ -16,3 +16,8 @@ export function polyfillNodeUtil(): void {
   if (util.isNullOrUndefined !== isNullOrUndefined) util.isNullOrUndefined = isNullOrUndefined;
   if (util.isArray !== Array.isArray) util.isArray = Array.isArray;
 }
+
+/** Whether this is Node.js (file paths, worker threads), not a browser. */
+export function runningInNode(): boolean {
+  return typeof process !== 'undefined' && Boolean(process.versions?.node);
+}

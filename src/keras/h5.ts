@@ -7,6 +7,7 @@
  * (h5wasm is ESM-only; the Node worker imports it natively, which works on
  * every supported Node version and under Jest.)
  */
+import {runningInNode} from '../internal/node_compat';
 
 /** One dataset of the file: its path inside the file, shape and values. */
 export interface H5Dataset {
@@ -181,8 +182,6 @@ onmessage = async (event) => {
 type Job = {mode: 'read'} | {mode: 'write'; groups: [string, string][]; datasets: H5WriteDataset[]};
 type Reply = {ok: boolean; error?: string; datasets?: H5Dataset[]; bytes?: Uint8Array};
 
-const isNode = () => typeof process !== 'undefined' && Boolean(process.versions?.node);
-
 /**
  * Runs `job` on the file `input` (a read) or on a new file (a write, whose
  * bytes come back in `bytes`), in a worker stopped at `timeoutMs`.
@@ -196,7 +195,7 @@ async function runJob(job: Job, input: Uint8Array | null, where: string, timeout
       `${reading ? ' (a damaged or hostile HDF5 file can make the HDF5 library loop)' : ''}.`,
     fail: (m: string) => `${where}: model.weights.h5 could not be ${reading ? 'read as HDF5' : 'written'} (${m}).`,
   };
-  if (!isNode()) return inWebWorker(job, input, where, timeoutMs, h5wasmUrl, text);
+  if (!runningInNode()) return inWebWorker(job, input, where, timeoutMs, h5wasmUrl, text);
   const [{Worker}, fs, os, path] = await Promise.all([import('worker_threads'), import('fs'), import('os'), import('path')]);
   const entry = await h5wasmNodeEntry();
   // A private temporary file, named by process, removed whatever happens.
