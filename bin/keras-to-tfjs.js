@@ -10,7 +10,10 @@ const path = require('path');
 
 const USAGE = 'usage: tfjs-drop-path keras-to-tfjs MODEL.keras OUT_DIR';
 
+/** tfjs-node (or -node-gpu), started quiet (libtensorflow's INFO lines and oneDNN off unless the user set them). */
 function loadTf() {
+  process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
+  process.env.TF_ENABLE_ONEDNN_OPTS ??= '0';
   for (const name of ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu']) {
     try {
       require.resolve(name);
@@ -38,8 +41,6 @@ async function main(args) {
     console.error(`keras-to-tfjs: '${input}' does not exist.`);
     return 2;
   }
-  process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
-  process.env.TF_ENABLE_ONEDNN_OPTS ??= '0';
   loadTf(); // registers the tensorflow backend and its file:// handler
   const dp = require('../dist/index.js');
   const started = Date.now();

@@ -31,7 +31,6 @@ async function main(args) {
     console.error(`tfjs-to-keras: the output must be a .keras file, but received '${out}'.`);
     return 2;
   }
-  process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
   const tf = loadTf();
   const dp = require('../dist/index.js');
   const started = Date.now();

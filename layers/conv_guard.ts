@@ -56,6 +56,11 @@ export function needsConvGuard(layer: Layer): boolean {
     conv.dataFormat === 'channelsLast';
 }
 
+/** Whether `layer`'s training calls go through the guard. */
+export function isConvGuarded(layer: Layer): boolean {
+  return guarded.has(layer);
+}
+
 /**
  * Guards one layer (a no-op for a layer that does not need it, or that is
  * guarded already). Returns whether the layer is guarded.

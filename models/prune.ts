@@ -7,6 +7,7 @@ import {serialization} from '@tensorflow/tfjs-core';
 import type {Tensor} from '@tensorflow/tfjs-core';
 import {LayersModel, Sequential, layers} from '@tensorflow/tfjs-layers';
 
+import {guardStridedPointwiseConvs} from '../layers/conv_guard';
 import {fastTrainingBlocker, setFastTraining, usesFastTraining} from '../layers/fast_layers';
 import {StochasticResidual} from '../layers/stochastic_residual';
 import {allNestedLayers, findDropLayers, nestedLayers} from './find_layers';
@@ -298,10 +299,12 @@ function rebuild(model: LayersModel, config: serialization.ConfigDict, extracted
     w.write(value);
     set.add(w.originalName);
   }
-  // The pruned model's layers are new stock instances: give each the training path its original had.
+  // The pruned model's layers are new stock instances: give each the training path its original had, and the
+  // strided 1×1 convolutions (a kept projection shortcut) the crash guard.
   const fast = new Set(allNestedLayers(model).filter(usesFastTraining).map((l) => l.name));
   for (const layer of allNestedLayers(pruned)) {
     if (fast.has(layer.name) && fastTrainingBlocker(layer) === null) setFastTraining(layer, true);
   }
+  guardStridedPointwiseConvs(allNestedLayers(pruned));
   return pruned;
 }
