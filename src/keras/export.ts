@@ -8,7 +8,7 @@
  * collected and refused in one error — never a silently different model.
  */
 import type {H5WriteDataset} from './h5';
-import {h5GroupNamer, isObject, Refusals} from './translate';
+import {dropFields, h5GroupNamer, isObject, Refusals} from './translate';
 
 type Json = Record<string, unknown>;
 
@@ -178,9 +178,7 @@ function exportLayer(layer: Json, path: string[], group: string, scope: Scope): 
   const name = String(layer.name ?? src.name);
   const {refusals} = scope;
   const common = {name, trainable: src.trainable ?? true, dtype: 'float32'};
-  // DropPath's and StochasticResidual's drop fields; the twin keeps the rate in a variable too.
-  const drop = {rate: src.rate, mode: src.mode ?? 'row', scale_by_keep: src.scale_by_keep ?? true,
-    ...(Number.isSafeInteger(src.seed) ? {seed: src.seed} : {})};
+  const drop = dropFields(src); // DropPath's and StochasticResidual's; the twin keeps the rate in a variable too
   const writeRate = () => writeWeights(scope, path, group, name, [{shape: [], data: new Float32Array([Number(src.rate)])}]);
   if (cls === 'Model' || cls === 'Functional' || cls === 'Sequential') {
     // A model nested as a layer (ConvNeXt's stem and downsampling blocks): its layers under its own group.

@@ -64,6 +64,16 @@ export function h5GroupNamer(prefix: string): (cls: string) => string {
 
 export const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
 
+/**
+ * The drop fields of this package's DropPath / StochasticResidual config from
+ * a (snake_case) config `src`: rate (default `src.rate`), mode, scale_by_keep
+ * and a seed when it has one. Both directions and both layers use it.
+ */
+export function dropFields(src: Json, rate: unknown = src.rate): Json {
+  return {rate, mode: src.mode ?? 'row', scale_by_keep: src.scale_by_keep ?? true,
+    ...(Number.isSafeInteger(src.seed) ? {seed: src.seed} : {})};
+}
+
 /** Every layer a translation (either way) cannot carry over, with its class and why: refused together, in one error. */
 export class Refusals {
   readonly items: string[] = [];
@@ -195,8 +205,8 @@ function translateLayer(layer: Json, refusals: Refusals, notes: string[]): {cls:
     // keras.applications ConvNeXt's: one input, per sample, kept samples × 1/keep — this package's DropPath.
     notes.push(`'${name}': ConvNeXt StochasticDepth read as DropPath (rate ${String(src.drop_path_rate)}); at rate 1 it gives ` +
       'exact zeros where Keras\' gives NaN (0/0)');
-    return {cls: 'DropPath', config: {name, trainable: src.trainable ?? true, dtype: 'float32', rate: src.drop_path_rate,
-      mode: 'row', scale_by_keep: true}, transform};
+    return {cls: 'DropPath', config: {name, trainable: src.trainable ?? true, dtype: 'float32', ...dropFields({}, src.drop_path_rate)},
+      transform};
   }
   if (cls === 'StochasticDepth' && 'stochastic_depth_drop_rate' in src) {
     // TF Model Garden's Vision>StochasticDepth: one input, per sample, x / keep · floor(keep + u); a rate of None or 0
@@ -204,8 +214,7 @@ function translateLayer(layer: Json, refusals: Refusals, notes: string[]): {cls:
     const rate = src.stochastic_depth_drop_rate ?? 0;
     notes.push(`'${name}': Model Garden StochasticDepth read as DropPath (rate ${String(rate)}); at rate 1 it gives ` +
       'exact zeros where Model Garden\'s gives NaN (x / 0 · 0)');
-    return {cls: 'DropPath', config: {name, trainable: src.trainable ?? true, dtype: 'float32', rate, mode: 'row',
-      scale_by_keep: true}, transform};
+    return {cls: 'DropPath', config: {name, trainable: src.trainable ?? true, dtype: 'float32', ...dropFields({}, rate)}, transform};
   }
   if (cls === 'StochasticDepth' && ('rate' in src || 'survival_probability' in src)) {
     // keras-cv / TensorFlow Addons: two inputs, one draw per batch, no rescaling (this package's StochasticDepth).
@@ -217,9 +226,8 @@ function translateLayer(layer: Json, refusals: Refusals, notes: string[]): {cls:
     const rate = 'drop_prob' in src ? src.drop_prob : src.rate;
     // This package's Python twin keeps its rate in a variable (saved as vars/0): checked against the config, not a weight.
     const twin = typeof layer.module === 'string' && layer.module.startsWith('tfjs_drop_path');
-    return {cls, config: {name, trainable: src.trainable ?? true, dtype: 'float32', rate, mode: src.mode ?? 'row',
-      scale_by_keep: src.scale_by_keep ?? true, ...(Number.isSafeInteger(src.seed) ? {seed: src.seed} : {})},
-    transform: twin ? 'rateVariable' : transform};
+    return {cls, config: {name, trainable: src.trainable ?? true, dtype: 'float32', ...dropFields(src, rate)},
+      transform: twin ? 'rateVariable' : transform};
   }
   if (cls === 'StochasticDepth' || cls === 'DropPath' || cls === 'StochasticResidual') {
     refusals.add(name, cls, `this form of ${cls} (config fields ${Object.keys(src).join(', ')}) is not read yet`);
@@ -279,8 +287,7 @@ function translateContainer(container: Json, h5Prefix: string, layerPrefix: stri
         translateContainer(src.shortcut, `${group}/shortcut/`, [...layerPrefix, lname, '#shortcut'], refusals, notes, weights) : null;
       if (!branch || (isObject(src.shortcut) && !shortcut)) continue;
       translated = {class_name: 'StochasticResidual', config: {name: lname, trainable: src.trainable ?? true, dtype: 'float32',
-        rate: src.rate, mode: src.mode ?? 'row', scale_by_keep: src.scale_by_keep ?? true, strategy: src.strategy ?? 'skip',
-        ...(Number.isSafeInteger(src.seed) ? {seed: src.seed} : {}), branch, shortcut}};
+        ...dropFields(src), strategy: src.strategy ?? 'skip', branch, shortcut}};
       weights.push({layerPath: [...layerPrefix, lname], h5Group: group, transform: 'rateVariable'});
     } else if (lcls === 'Functional' || lcls === 'Sequential' || lcls === 'Model') {
       const nested = translateContainer(layer, `${group}/`, [...layerPrefix, lname], refusals, notes, weights);
