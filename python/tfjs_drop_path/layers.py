@@ -41,9 +41,13 @@ def _replica():
     return context.replica_id_in_sync_group, context.num_replicas_in_sync
 
 
-def _check(owner, rate, mode, scale_by_keep):
+def check_rate(owner, rate):
     if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= float(rate) <= 1.0:
         raise ValueError(f"{owner}: rate must be a number in [0, 1], but received {rate!r}.")
+
+
+def _check(owner, rate, mode, scale_by_keep):
+    check_rate(owner, rate)
     if mode not in MODES:
         raise ValueError(f"{owner}: mode must be one of 'row', 'batch', but received {mode!r}.")
     if not isinstance(scale_by_keep, bool):

@@ -3,12 +3,7 @@
 import keras
 import numpy as np
 
-from tfjs_drop_path.layers import DropPath, StochasticResidual
-
-
-def _check_rate(rate, where):
-    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= float(rate) <= 1.0:
-        raise ValueError(f"{where}: rate must be a number in [0, 1], but received {rate!r}.")
+from tfjs_drop_path.layers import DropPath, StochasticResidual, check_rate
 
 
 def _check_epochs(epochs, where):
@@ -17,24 +12,24 @@ def _check_epochs(epochs, where):
 
 
 def constant(rate):
-    _check_rate(rate, "constant")
+    check_rate("constant", rate)
     return lambda t, batch: rate
 
 
 def linear_warmup(rate, epochs):
-    _check_rate(rate, "linear_warmup")
+    check_rate("linear_warmup", rate)
     _check_epochs(epochs, "linear_warmup")
     return lambda t, batch: rate * min(1.0, max(0.0, t) / epochs)
 
 
 def early(rate, epochs):
-    _check_rate(rate, "early")
+    check_rate("early", rate)
     _check_epochs(epochs, "early")
     return lambda t, batch: rate if t < epochs else 0.0
 
 
 def late(rate, epochs):
-    _check_rate(rate, "late")
+    check_rate("late", rate)
     _check_epochs(epochs, "late")
     return lambda t, batch: 0.0 if t < epochs else rate
 
