@@ -2,12 +2,11 @@
  * `npx tfjs-drop-path tfjs-to-keras model.json out.keras`: a TF.js layers model
  * (model.json + shards, this package's layers included) → a Keras 3 `.keras`
  * file that `keras.saving.load_model` opens with the Python twin
- * `tfjs_drop_path` imported. Needs @tensorflow/tfjs-node (or -node-gpu) for
- * `file://` loading.
+ * `tfjs_drop_path` imported. Needs @tensorflow/tfjs-node (or -node-gpu) to run the
+ * model. model.json is read as untrusted input (files inside its own folder only).
  */
 'use strict';
 const fs = require('fs');
-const path = require('path');
 
 const {loadTf} = require('./keras-to-tfjs.js');
 
@@ -31,12 +30,14 @@ async function main(args) {
     console.error(`tfjs-to-keras: the output must be a .keras file, but received '${out}'.`);
     return 2;
   }
-  const tf = loadTf();
+  loadTf();
   const dp = require('../dist/index.js');
   const started = Date.now();
   const seconds = () => ((Date.now() - started) / 1000).toFixed(1);
   process.stderr.write(`reading ${input}…\n`);
-  const model = await tf.loadLayersModel(`file://${path.resolve(input)}`);
+  // model.json and its weight files are read as untrusted input: only files inside its own folder.
+  const {loadTfjsModelFile} = require('../dist/models/keras_bridge.js');
+  const model = await loadTfjsModelFile(input);
   process.stderr.write(`  ${model.layers.length} layers, ${model.countParams()} parameters (${seconds()} s); writing ${out}…\n`);
   const bytes = await dp.saveKerasModel(model, out);
   console.log(`wrote ${out} (${(bytes.length / 2 ** 20).toFixed(1)} MB) in ${seconds()} s`);

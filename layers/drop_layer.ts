@@ -3,7 +3,11 @@ import type {LayerArgs} from '@tensorflow/tfjs-layers/dist/engine/topology';
 
 import {DropDecision} from '../src/internal/drop_decision';
 import type {DropSettings} from '../src/internal/drop_decision';
+import {checkKeys, TFJS_LAYER_ARGS} from '../src/internal/validate';
 import type {DropMode} from '../src/internal/validate';
+
+/** The drop settings every drop layer takes. */
+export const DROP_KEYS = ['rate', 'mode', 'scaleByKeep', 'seed'] as const;
 
 /**
  * What DropPath and StochasticResidual share: a `DropDecision` and the drop
@@ -13,7 +17,11 @@ export abstract class DropLayerBase extends layers.Layer {
   /** The drop's settings, seed stream and decisions (the same in every form for one seed). */
   readonly drop: DropDecision;
 
-  protected constructor(args: LayerArgs & DropSettings, className: string) {
+  protected constructor(args: LayerArgs & DropSettings, className: string, ownKeys: readonly string[] = []) {
+    // A misspelt setting (dropRat) must not leave the default in place: unknown keys are refused.
+    if (args !== null && typeof args === 'object') {
+      checkKeys(args, [...DROP_KEYS, ...ownKeys, ...TFJS_LAYER_ARGS], `${className}(args)`);
+    }
     super(args);
     this.drop = new DropDecision(args, () => (this.drop ? `${className} '${this.name}'` : className));
   }

@@ -13,7 +13,7 @@ import type {LayerArgs} from '@tensorflow/tfjs-layers/dist/engine/topology';
 import type {Kwargs} from '@tensorflow/tfjs-layers/dist/types';
 
 import {exactlyOne} from '../src/internal/tensors';
-import {describe} from '../src/internal/validate';
+import {checkKeys, describe, TFJS_LAYER_ARGS} from '../src/internal/validate';
 
 export interface NormalizationArgs extends LayerArgs {
   /** The axis (or axes) holding separate statistics. Keras' default -1. */
@@ -39,6 +39,7 @@ export class Normalization extends layers.Layer {
   private varianceWeight: LayerVariable | null = null;
 
   constructor(args: NormalizationArgs = {}) {
+    checkKeys(args, ['axis', 'mean', 'variance', 'invert', ...TFJS_LAYER_ARGS], 'Normalization(args)');
     super(args);
     const axis = args.axis === undefined || args.axis === null ? [-1] : Array.isArray(args.axis) ? args.axis : [args.axis];
     if (axis.length !== 1 || !Number.isInteger(axis[0])) {
@@ -101,6 +102,7 @@ export class LayerScale extends layers.Layer {
   private gamma: LayerVariable | null = null;
 
   constructor(args: LayerScaleArgs) {
+    checkKeys(args, ['initValues', 'projectionDim', ...TFJS_LAYER_ARGS], 'LayerScale(args)');
     super(args);
     if (typeof args?.initValues !== 'number' || !Number.isFinite(args.initValues)) {
       throw new Error(`LayerScale: initValues must be a finite number, but received ${describe(args?.initValues)}.`);

@@ -23,7 +23,7 @@ import type {Kwargs} from '@tensorflow/tfjs-layers/dist/types';
 import {keepFromSeed} from '../src/internal/drop_decision';
 import {deriveSeed} from '../src/internal/seeds';
 import {isTraining} from '../src/internal/tensors';
-import {checkRate, describe} from '../src/internal/validate';
+import {checkKeys, checkRate, describe, TFJS_LAYER_ARGS} from '../src/internal/validate';
 import {dropPath} from '../src/ops/drop_path';
 
 export interface StochasticDepthArgs extends LayerArgs {
@@ -53,6 +53,7 @@ export class StochasticDepth extends layers.Layer {
   private readonly state: {seed: number | undefined; calls: number};
 
   constructor(args: StochasticDepthArgs) {
+    checkKeys(args, ['dropPathRate', 'rate', 'survivalProbability', 'seed', ...TFJS_LAYER_ARGS], 'StochasticDepth(args)');
     super(args);
     const given = (['dropPathRate', 'rate', 'survivalProbability'] as const).filter((k) => args?.[k] !== undefined && args[k] !== null);
     if (given.length !== 1) {

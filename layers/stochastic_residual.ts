@@ -141,7 +141,7 @@ export class StochasticResidual extends DropLayerBase {
     if (args === null || typeof args !== 'object') {
       throw new Error(`StochasticResidual: args must be an object with a branch and a rate, but received ${describe(args)}.`);
     }
-    super(args, 'StochasticResidual');
+    super(args, 'StochasticResidual', ['branch', 'shortcut', 'strategy']);
     const isLayer = (l: unknown) => l instanceof layers.Layer;
     if (!isLayer(args.branch)) {
       throw new Error(`StochasticResidual: branch must be a tf.layers.Layer or a LayersModel, but received ${describe(args.branch)}.`);

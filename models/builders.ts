@@ -12,7 +12,7 @@ import {fastTrainingBlocker, setFastTraining} from '../layers/fast_layers';
 import {StochasticResidual} from '../layers/stochastic_residual';
 import type {DropStrategy} from '../layers/stochastic_residual';
 import {deriveSeed} from '../src/internal/seeds';
-import {checkRate, checkSeed, describe, optional} from '../src/internal/validate';
+import {checkKeys, checkRate, checkSeed, describe, optional} from '../src/internal/validate';
 import type {DropMode} from '../src/internal/validate';
 import {blockRates} from '../src/schedules';
 import type {DepthSchedule, DepthScheduleName} from '../src/schedules';
@@ -123,6 +123,13 @@ export interface ResNetArgs extends BlockOptions {
   name?: string;
 }
 
+/* Every key each argument object takes: a misspelt one (dropPathRat) is refused, never ignored. */
+const CONV_BN_ACT_KEYS = ['filters', 'kernelSize', 'strides', 'activation', 'name', 'seed', 'gammaInitializer', 'bnMomentum',
+  'fastPath'];
+const BLOCK_KEYS = ['reduction', 'dropPathMode', 'zeroInitLastBn', 'bnMomentum', 'blockType', 'strategy', 'fastPath'];
+const BOTTLENECK_KEYS = [...BLOCK_KEYS, 'filters', 'strides', 'dropPathRate', 'name', 'seed'];
+const RESNET_KEYS = [...BLOCK_KEYS, 'inputShape', 'numClasses', 'stages', 'dropPathRate', 'schedule', 'stem', 'seed', 'name'];
+
 /**
  * `${prefix}_${suffix}` for a named block; undefined without a name, so that
  * tfjs-layers gives the layer its own unique name.
@@ -183,6 +190,7 @@ export function convBnAct(x: SymbolicTensor, args: ConvBnActArgs): SymbolicTenso
     throw new Error(`convBnAct: args must be an object with filters and kernelSize, but received ${describe(args)}.`);
   }
   const where = `convBnAct${args.name ? ` '${args.name}'` : ''}`;
+  checkKeys(args, CONV_BN_ACT_KEYS, `${where}(x, args)`);
   channelsOf(x, where);
   const filters = positiveInt(args.filters, `${where}: filters`);
   const kernelSize = positiveInt(args.kernelSize, `${where}: kernelSize`);
@@ -228,6 +236,7 @@ export function bottleneck(x: SymbolicTensor, args: BottleneckArgs): SymbolicTen
     throw new Error(`bottleneck: args must be an object with filters, but received ${describe(args)}.`);
   }
   const where = `bottleneck${args.name ? ` '${args.name}'` : ''}`;
+  checkKeys(args, BOTTLENECK_KEYS, `${where}(x, args)`);
   const inChannels = channelsOf(x, where);
   const filters = positiveInt(args.filters, `${where}: filters`);
   const reduction = positiveInt(optional(args.reduction, 4, `${where}: reduction`), `${where}: reduction`);
@@ -297,6 +306,7 @@ export function planResNet(args: ResNetArgs): BlockPlan[] {
   if (args === null || typeof args !== 'object') {
     throw new Error(`resnet: args must be an object, but received ${describe(args)}.`);
   }
+  checkKeys(args, RESNET_KEYS, 'resnet(args)');
   if (!Array.isArray(args.stages) || args.stages.length === 0) {
     throw new Error(`resnet: stages must be a non-empty array of {filters, blocks, strides?}, but received ${describe(args.stages)}.`);
   }
@@ -306,6 +316,7 @@ export function planResNet(args: ResNetArgs): BlockPlan[] {
     if (stage === null || typeof stage !== 'object') {
       throw new Error(`${where} must be an object {filters, blocks, strides?}, but received ${describe(stage)}.`);
     }
+    checkKeys(stage, ['filters', 'blocks', 'strides'], where);
     const filters = positiveInt(stage.filters, `${where}.filters`);
     const blocks = positiveInt(stage.blocks, `${where}.blocks`);
     const strides = positiveInt(optional(stage.strides, 1, `${where}.strides`), `${where}.strides`);
@@ -349,6 +360,7 @@ export function resnet(args: ResNetArgs): LayersModel {
     if (typeof stem !== 'object') {
       throw new Error(`resnet: stem must be an object {filters, kernelSize?, strides?} or null (no stem), but received ${describe(stem)}.`);
     }
+    checkKeys(stem, ['filters', 'kernelSize', 'strides'], 'resnet: stem');
     positiveInt(stem.filters, 'resnet: stem.filters');
   }
 

@@ -7,9 +7,9 @@
  * tf.LayersModel → a `.keras` file that `keras.saving.load_model` opens (with
  * the Python twin `tfjs_drop_path` imported) and that predicts the same.
  */
-import {tensor} from '@tensorflow/tfjs-core';
+import {io, tensor} from '@tensorflow/tfjs-core';
 import type {Tensor} from '@tensorflow/tfjs-core';
-import {models} from '@tensorflow/tfjs-layers';
+import {layers as tfLayers, models} from '@tensorflow/tfjs-layers';
 import type {LayersModel} from '@tensorflow/tfjs-layers';
 
 import '../layers/drop_path';
@@ -18,22 +18,52 @@ import '../layers/keras_stochastic_depth';
 import {guardStridedPointwiseConvs} from '../layers/conv_guard';
 import {allNestedLayers} from './find_layers';
 import {readKerasArchive, writeKerasArchive} from '../src/keras/archive';
-import {readH5, writeH5} from '../src/keras/h5';
+import {MAX_TIMEOUT_MS, readH5, writeH5} from '../src/keras/h5';
+import {checkDepth, checkTopology, MAX_CONFIG_DEPTH} from '../src/keras/graph';
 import {exportKerasModel} from '../src/keras/export';
 import {version} from '../src/version';
 import type {H5Dataset} from '../src/keras/h5';
 import {translateKerasConfig} from '../src/keras/translate';
 import type {WeightPlanEntry} from '../src/keras/translate';
 import {runningInNode} from '../src/internal/node_compat';
-import {describe} from '../src/internal/validate';
+import {checkKeys, checkLimit, describe} from '../src/internal/validate';
 
 type Layer = LayersModel['layers'][number];
 
 /** Where a `.keras` model comes from. */
 export type KerasSource = string | ArrayBuffer | Uint8Array | {arrayBuffer(): Promise<ArrayBuffer>; name?: string};
 
-export interface LoadKerasOptions {
-  /** Time limit of the HDF5 read (see readH5); default 30 s + 10 s per 100 MB. */
+const MiB = 2 ** 20;
+const GiB = 2 ** 30;
+
+/**
+ * How much a model file may make the loader read and hold. A model file is
+ * untrusted input: every size it declares (zip entries, HDF5 datasets, the
+ * weights its config builds) is checked against these and against the bytes
+ * the file really stores before anything is read or allocated. The defaults
+ * load every keras.applications model (ConvNeXtXLarge's .keras is about 1.4 GB).
+ */
+export interface ModelFileLimits {
+  /** The file itself (default 2 GiB − 1, the most Node reads into one buffer). */
+  maxFileBytes?: number;
+  /** config.json (or model.json), as stored or inflated (default 32 MiB; keras.applications' largest is under 2 MiB). */
+  maxConfigBytes?: number;
+  /** model.weights.h5 inflated, and the weights read from it (default 4 GiB). */
+  maxWeightsBytes?: number;
+  /**
+   * Bytes a compressed part may become per stored byte (default 20): a deflated
+   * zip entry, an HDF5 dataset with a compression filter. Keras stores weights
+   * uncompressed (1×), and float weights deflate by about 1.1×.
+   */
+  maxExpansion?: number;
+}
+
+export const MODEL_FILE_LIMITS: Required<ModelFileLimits> = {
+  maxFileBytes: 2 * GiB - 1, maxConfigBytes: 32 * MiB, maxWeightsBytes: 4 * GiB, maxExpansion: 20,
+};
+
+export interface LoadKerasOptions extends ModelFileLimits {
+  /** Time limit of the HDF5 read in ms; default 30 s + 10 s per 100 MB (at most 2^31 − 1). */
   h5TimeoutMs?: number;
   /**
    * Browser only: the URL of h5wasm's script build (`h5wasm/dist/iife/h5wasm.js`
@@ -44,32 +74,178 @@ export interface LoadKerasOptions {
   onNote?: (note: string) => void;
 }
 
-async function bytesOf(source: KerasSource): Promise<{bytes: Uint8Array; where: string}> {
-  if (source instanceof Uint8Array) return {bytes: source, where: 'loadKerasModel(bytes)'};
-  if (source instanceof ArrayBuffer) return {bytes: new Uint8Array(source), where: 'loadKerasModel(ArrayBuffer)'};
+const LIMIT_KEYS = Object.keys(MODEL_FILE_LIMITS);
+
+/** Checked limits: each a positive number (integers for sizes), the defaults filled in. */
+function modelFileLimits(opts: ModelFileLimits, where: string): Required<ModelFileLimits> {
+  const o = opts as Record<string, unknown>;
+  return {
+    maxFileBytes: checkLimit(o.maxFileBytes, `${where}: maxFileBytes`, 2 ** 32) ?? MODEL_FILE_LIMITS.maxFileBytes,
+    maxConfigBytes: checkLimit(o.maxConfigBytes, `${where}: maxConfigBytes`, GiB) ?? MODEL_FILE_LIMITS.maxConfigBytes,
+    maxWeightsBytes: checkLimit(o.maxWeightsBytes, `${where}: maxWeightsBytes`, 2 ** 53) ?? MODEL_FILE_LIMITS.maxWeightsBytes,
+    maxExpansion: checkLimit(o.maxExpansion, `${where}: maxExpansion`, 1e6, false) ?? MODEL_FILE_LIMITS.maxExpansion,
+  };
+}
+
+function loadOptions(opts: LoadKerasOptions | undefined): LoadKerasOptions & Required<ModelFileLimits> {
+  const o = checkKeys(opts, ['h5TimeoutMs', 'h5wasmUrl', 'onNote', ...LIMIT_KEYS], 'loadKerasModel(source, options)');
+  const h5TimeoutMs = checkLimit(o.h5TimeoutMs, 'loadKerasModel: h5TimeoutMs (ms)', MAX_TIMEOUT_MS, false);
+  if (o.h5wasmUrl !== undefined && typeof o.h5wasmUrl !== 'string') {
+    throw new Error(`loadKerasModel: h5wasmUrl must be a URL string, but received ${describe(o.h5wasmUrl)}.`);
+  }
+  if (o.onNote !== undefined && typeof o.onNote !== 'function') {
+    throw new Error(`loadKerasModel: onNote must be a function, but received ${describe(o.onNote)}.`);
+  }
+  return {...o, h5TimeoutMs, ...modelFileLimits(o, 'loadKerasModel')};
+}
+
+const sizeText = (n: number) => (n >= MiB ? `${(n / MiB).toFixed(1)} MiB` : `${n} bytes`);
+
+/**
+ * A local file's bytes: a regular file (opened without blocking, so a FIFO or
+ * a device is refused rather than waited on) no larger than `max`.
+ */
+export async function readLocalFile(file: string, max: number, what: string, option: string): Promise<Uint8Array> {
+  const fs = await import('fs');
+  let handle: import('fs').promises.FileHandle;
+  try {
+    handle = await fs.promises.open(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  } catch (e) {
+    throw new Error(`cannot read '${file}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).`);
+  }
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw new Error(`${what} '${file}' is not a regular file (a folder, a FIFO or a device), so it is not read.`);
+    if (stat.size > max) {
+      throw new Error(`${what} '${file}' is ${sizeText(stat.size)}, more than the limit ${option} (${sizeText(max)}).`);
+    }
+    const bytes = new Uint8Array(stat.size);
+    for (let at = 0; at < bytes.length;) {
+      const {bytesRead} = await handle.read(bytes, at, bytes.length - at, at);
+      if (bytesRead === 0) throw new Error(`${what} '${file}' shrank while it was read (${at} of ${bytes.length} bytes).`);
+      at += bytesRead;
+    }
+    return bytes;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The path of a file:// URL, with an error naming the URL when it is not one this machine can open. */
+async function fileUrlPath(source: string): Promise<string> {
+  const {fileURLToPath} = await import('url');
+  try {
+    return fileURLToPath(source);
+  } catch (e) {
+    throw new Error(`loadKerasModel('${source}'): not a file URL this machine can open (${(e as Error).message}).`);
+  }
+}
+
+/** The body of a fetched URL, refused past `max` bytes (by its Content-Length, and while it streams). */
+async function fetchBytes(url: string, max: number): Promise<Uint8Array> {
+  const where = `loadKerasModel('${url}')`;
+  let response: Response;
+  try {
+    response = await fetch(url);
+  } catch (e) {
+    const cause = (e as {cause?: {message?: string; code?: string}}).cause;
+    throw new Error(`${where}: GET ${url} failed (${[(e as Error).message, cause?.code ?? cause?.message].filter(Boolean).join(': ')}).`);
+  }
+  if (!response.ok) throw new Error(`${where}: GET ${url} answered ${response.status} ${response.statusText}.`);
+  const declared = Number(response.headers.get('content-length'));
+  const tooBig = (n: number) => new Error(`${where}: the response is ${n === Infinity ? 'larger than' : sizeText(n) + ','} ` +
+    `more than the limit maxFileBytes (${sizeText(max)}).`);
+  if (Number.isFinite(declared) && declared > max) throw tooBig(declared);
+  if (!response.body) return new Uint8Array(await response.arrayBuffer());
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const {done, value} = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > max) {
+      await reader.cancel();
+      throw tooBig(Infinity);
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    bytes.set(c, at);
+    at += c.length;
+  }
+  return bytes;
+}
+
+async function bytesOf(source: KerasSource, max: number): Promise<{bytes: Uint8Array; where: string}> {
+  const held = (bytes: Uint8Array, where: string) => {
+    if (bytes.length > max) throw new Error(`${where}: ${sizeText(bytes.length)}, more than the limit maxFileBytes (${sizeText(max)}).`);
+    return {bytes, where};
+  };
+  if (source instanceof Uint8Array) return held(source, 'loadKerasModel(bytes)');
+  if (source instanceof ArrayBuffer) return held(new Uint8Array(source), 'loadKerasModel(ArrayBuffer)');
   if (typeof source === 'string') {
     if (/^https?:\/\//i.test(source) || !runningInNode()) {
       // In the browser any string is a URL (relative to the page).
-      const response = await fetch(source);
-      if (!response.ok) throw new Error(`loadKerasModel: GET ${source} answered ${response.status} ${response.statusText}.`);
-      return {bytes: new Uint8Array(await response.arrayBuffer()), where: `loadKerasModel('${source}')`};
+      return {bytes: await fetchBytes(source, max), where: `loadKerasModel('${source}')`};
     }
-    const file = source.startsWith('file://') ? decodeURIComponent(source.slice('file://'.length)) : source;
-    const fs = await import('fs');
-    let bytes: Uint8Array;
+    const file = /^file:/i.test(source) ? await fileUrlPath(source) : source;
     try {
-      bytes = await fs.promises.readFile(file);
+      return {bytes: await readLocalFile(file, max, 'the .keras file', 'maxFileBytes'), where: `loadKerasModel('${file}')`};
     } catch (e) {
-      throw new Error(`loadKerasModel: cannot read '${file}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).`);
+      throw new Error(`loadKerasModel: ${(e as Error).message}`);
     }
-    return {bytes, where: `loadKerasModel('${file}')`};
   }
   if (source !== null && typeof source === 'object' && typeof (source as {arrayBuffer?: unknown}).arrayBuffer === 'function') {
-    const named = (source as {name?: string}).name;
-    return {bytes: new Uint8Array(await source.arrayBuffer()), where: `loadKerasModel(${named ? `'${named}'` : 'File'})`};
+    const named = (source as {name?: string; size?: number}).name;
+    const where = `loadKerasModel(${named ? `'${named}'` : 'File'})`;
+    const declared = (source as {size?: unknown}).size;
+    if (typeof declared === 'number' && declared > max) held({length: declared} as Uint8Array, where);
+    return held(new Uint8Array(await source.arrayBuffer()), where);
   }
   throw new Error(`loadKerasModel: source must be a path, a file:// or http(s):// URL, an ArrayBuffer, a Uint8Array or a File, ` +
     `but received ${describe(source)}.`);
+}
+
+/**
+ * Builds a model from a checked tfjs topology, allowing its layers to create
+ * at most `budget` weight values in all — what the file really holds — so a
+ * config that declares a layer of 2^26 units is refused before a gigabyte is
+ * allocated. tfjs-layers builds the model synchronously inside
+ * `modelFromJSON`'s first step, the only time the guard is in place.
+ */
+export function buildWithinBudget(topology: Record<string, unknown>, budget: number, where: string): Promise<LayersModel> {
+  const proto = tfLayers.Layer.prototype as unknown as {addWeight: (this: Layer, name: string, shape: number[], ...rest: unknown[]) => unknown};
+  const addWeight = proto.addWeight;
+  let used = 0;
+  proto.addWeight = function bounded(this: Layer, name: string, shape: number[], ...rest: unknown[]) {
+    const n = (shape ?? []).reduce((a, b) => a * (b ?? NaN), 1);
+    if (!Number.isFinite(n) || n < 0 || used + n > budget) {
+      throw new Error(`${where}: layer '${this.name}' would create the weight '${name}' of shape [${shape}] ` +
+        `(${Number.isFinite(n) ? n.toLocaleString('en-US') : 'an unknown number of'} values) where the file holds only ` +
+        `${budget.toLocaleString('en-US')} weight values in all${used ? ` and ${used.toLocaleString('en-US')} are taken` : ''}: ` +
+        'its config declares weights the file does not hold.');
+    }
+    used += n;
+    return addWeight.call(this, name, shape, ...rest);
+  };
+  try {
+    return models.modelFromJSON({modelTopology: topology} as never);
+  } catch (e) {
+    return Promise.reject(e);
+  } finally {
+    proto.addWeight = addWeight;
+  }
+}
+
+/** An error that names the file: a message that does not start with `where` gets it in front. */
+function named(e: unknown, where: string): Error {
+  const message = e instanceof Error ? e.message : String(e);
+  if (message.startsWith(where) || message.startsWith('loadKerasModel')) return e instanceof Error ? e : new Error(message);
+  const kind = e instanceof Error && e.name !== 'Error' ? `${e.name}: ` : '';
+  return new Error(`${where}: TF.js could not build the model (${kind}${message || 'no message'}).`);
 }
 
 /** The layer at a name path; '#branch' / '#shortcut' step into a StochasticResidual's nested models. */
@@ -90,7 +266,7 @@ function findLayer(model: LayersModel, path: string[]): Layer {
 /** A Keras grouped-conv kernel (h, w, 1, C·m) as a depthwise kernel (h, w, C, m): the same values, channel-major. */
 function depthwiseKernel(d: H5Dataset, channels: number): {shape: number[]; data: ArrayLike<number>} {
   const [h, w, , out] = d.shape as [number, number, number, number];
-  return {shape: [h, w, channels, out / channels], data: d.data};
+  return {shape: [h, w, channels, out / channels], data: d.data as ArrayLike<number>};
 }
 
 function assignWeights(model: LayersModel, plan: WeightPlanEntry[], datasets: H5Dataset[], where: string,
@@ -132,7 +308,7 @@ function assignWeights(model: LayersModel, plan: WeightPlanEntry[], datasets: H5
         throw new Error(`${where}: ${entry.h5Group}/vars/${i} has shape [${v.shape}], but weight '${targets[i]!.originalName}' ` +
           `of layer '${entry.layerPath.join('/')}' needs [${target}].`);
       }
-      return tensor(d.dtype === '<f' ? v.data as Float32Array : Float32Array.from(v.data), v.shape, 'float32');
+      return tensor(d.dtype === '<f' ? v.data as Float32Array : Float32Array.from(v.data as ArrayLike<number>), v.shape, 'float32');
     });
     layer.setWeights(values);
     values.forEach((t) => t.dispose());
@@ -155,21 +331,33 @@ function assignWeights(model: LayersModel, plan: WeightPlanEntry[], datasets: H5
  * @example
  * const model = await dp.loadKerasModel('convnext.keras');
  */
-export async function loadKerasModel(source: KerasSource, opts: LoadKerasOptions = {}): Promise<LayersModel> {
-  const {bytes, where} = await bytesOf(source);
-  const archive = readKerasArchive(bytes, where);
-  const translated = translateKerasConfig(archive.config, where);
-  translated.notes.forEach((n) => opts.onNote?.(n));
-  const datasets = await readH5(archive.weights, where, {timeoutMs: opts.h5TimeoutMs, h5wasmUrl: opts.h5wasmUrl});
-  const model = await models.modelFromJSON({modelTopology: translated.topology} as never);
+export async function loadKerasModel(source: KerasSource, opts?: LoadKerasOptions): Promise<LayersModel> {
+  const o = loadOptions(opts);
+  const note = (n: string) => o.onNote?.(n);
+  const {bytes, where} = await bytesOf(source, o.maxFileBytes);
+  let model: LayersModel | null = null;
   try {
-    assignWeights(model, translated.weights, datasets, where, (n) => opts.onNote?.(n));
+    const archive = readKerasArchive(bytes, where, o);
+    checkDepth(archive.config, MAX_CONFIG_DEPTH, where, 'config.json');
+    const translated = translateKerasConfig(archive.config, where);
+    checkTopology(translated.topology, where);
+    translated.notes.forEach(note);
+    const datasets = await readH5(archive.weights, where, {timeoutMs: o.h5TimeoutMs, h5wasmUrl: o.h5wasmUrl,
+      wanted: translated.weights.map((w) => `${w.h5Group}/vars`), maxExpansion: o.maxExpansion});
+    const values = datasets.reduce((n, d) => n + (d.data ? d.data.length : 0), 0);
+    if (values * 4 > o.maxWeightsBytes) {
+      throw new Error(`${where}: the model's weights take ${sizeText(values * 4)}, more than the limit maxWeightsBytes ` +
+        `(${sizeText(o.maxWeightsBytes)}).`);
+    }
+    // The weights a config may build: those the file holds, and values written in the config itself (Normalization's mean).
+    model = await buildWithinBudget(translated.topology, values + Math.ceil(archive.configBytes / 2), where);
+    assignWeights(model, translated.weights, datasets, where, note);
     guardStridedPointwiseConvs(allNestedLayers(model)); // strided 1×1 convs would crash tfjs-node's gradient (conv_guard)
+    return model;
   } catch (e) {
-    model.dispose();
-    throw e;
+    model?.dispose();
+    throw named(e, where);
   }
-  return model;
 }
 
 /** Where a `.keras` model goes: a path or file:// URL (Node); or nothing, to get the bytes only. */
@@ -197,8 +385,9 @@ export interface SaveKerasOptions {
  * await dp.saveKerasModel(model, 'resnet.keras');
  */
 export async function saveKerasModel(model: LayersModel, destination?: KerasDestination,
-    opts: SaveKerasOptions = {}): Promise<Uint8Array> {
+    options?: SaveKerasOptions): Promise<Uint8Array> {
   const where = `saveKerasModel(${typeof destination === 'string' ? `'${destination}'` : 'model'})`;
+  const opts = checkKeys(options, ['h5wasmUrl'], 'saveKerasModel(model, destination, options)');
   if (model === null || typeof model !== 'object' || typeof (model as {toJSON?: unknown}).toJSON !== 'function' ||
       !Array.isArray((model as {layers?: unknown}).layers)) {
     throw new Error(`saveKerasModel: model must be a tf.LayersModel, but received ${describe(model)}.`);
@@ -242,3 +431,94 @@ export async function saveKerasModel(model: LayersModel, destination?: KerasDest
   }
   return bytes;
 }
+
+const DTYPE_BYTES: Record<string, number> = {float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2, complex64: 8};
+
+/**
+ * Reads a TF.js `model.json` and its weight files from a folder as untrusted
+ * input (the `tfjs-to-keras` command): the manifest's paths must name regular
+ * files inside the model's own folder (no `..`, no absolute path, no link out
+ * of it), their sizes must be those the manifest declares, the topology is
+ * checked as `loadKerasModel` checks a Keras config, and the layers may build
+ * no more weights than the files hold. Node only.
+ */
+export async function loadTfjsModelFile(modelJson: string, limits: ModelFileLimits = {}): Promise<LayersModel> {
+  const where = `tfjs-to-keras('${modelJson}')`;
+  const o = modelFileLimits(checkKeys(limits, LIMIT_KEYS, 'loadTfjsModelFile(path, limits)'), 'loadTfjsModelFile');
+  const [fs, path] = await Promise.all([import('fs'), import('path')]);
+  const fail = (why: string) => new Error(`${where}: ${why}.`);
+  let model: LayersModel | null = null;
+  try {
+    const text = await readLocalFile(modelJson, o.maxConfigBytes, 'model.json', 'maxConfigBytes');
+    let json: unknown;
+    try {
+      json = JSON.parse(new TextDecoder('utf-8', {fatal: true}).decode(text));
+    } catch (e) {
+      throw fail(`model.json is not UTF-8 JSON (${(e as Error).message})`);
+    }
+    checkDepth(json, MAX_CONFIG_DEPTH, where, 'model.json');
+    if (!isJsonObject(json) || !isJsonObject(json.modelTopology)) throw fail('model.json has no modelTopology object');
+    const top = json.modelTopology;
+    const topology = isJsonObject(top.model_config) ? top.model_config : top;
+    const manifest = json.weightsManifest ?? [];
+    if (!Array.isArray(manifest)) throw fail(`weightsManifest must be an array, but is ${describe(manifest)}`);
+    const folder = await fs.promises.realpath(path.dirname(path.resolve(modelJson)));
+    const specs: {name: string; shape: number[]; dtype: string}[] = [];
+    const buffers: Uint8Array[] = [];
+    let declared = 0;
+    let stored = 0;
+    for (const group of manifest) {
+      if (!isJsonObject(group) || !Array.isArray(group.paths) || !Array.isArray(group.weights)) {
+        throw fail('a weightsManifest entry is not {paths, weights}');
+      }
+      for (const w of group.weights) {
+        if (!isJsonObject(w) || typeof w.name !== 'string' || !Array.isArray(w.shape) ||
+            !w.shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0) || typeof w.dtype !== 'string') {
+          throw fail(`the weight ${JSON.stringify(w).slice(0, 80)} is not {name, shape, dtype}`);
+        }
+        if (w.quantization !== undefined) throw fail(`the weight '${w.name}' is quantized, which is not read`);
+        const bytes = DTYPE_BYTES[w.dtype];
+        if (bytes === undefined) throw fail(`the weight '${w.name}' has dtype '${w.dtype}', which is not read`);
+        specs.push({name: w.name, shape: w.shape as number[], dtype: w.dtype});
+        declared += (w.shape as number[]).reduce((a, b) => a * b, 1) * bytes;
+      }
+      for (const p of group.paths) {
+        // Only files inside the model's own folder: a path such as ../../etc/passwd is refused, not read.
+        if (typeof p !== 'string' || p === '' || path.isAbsolute(p) || p.includes('\\') || /^[a-z][a-z0-9+.-]*:/i.test(p) ||
+            p.split('/').some((seg) => seg === '..' || seg === '.')) {
+          throw fail(`the weight file ${JSON.stringify(p)} is not a plain path inside the model's folder, so it is not read`);
+        }
+        const file = path.join(folder, p);
+        const real = await fs.promises.realpath(file).catch(() => file);
+        if (!real.startsWith(folder + path.sep)) throw fail(`the weight file '${p}' leads out of the model's folder (to '${real}')`);
+        const bytes = await readLocalFile(real, o.maxWeightsBytes - stored, 'the weight file', 'maxWeightsBytes');
+        stored += bytes.length;
+        buffers.push(bytes);
+      }
+    }
+    if (declared !== stored) {
+      throw fail(`its weight files hold ${stored} bytes, but its manifest declares ${declared} bytes of weights`);
+    }
+    checkTopology(topology, where);
+    const budget = specs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0) + Math.ceil(text.length / 2);
+    model = await buildWithinBudget(topology, budget, where);
+    const all = new Uint8Array(stored);
+    let at = 0;
+    for (const b of buffers) {
+      all.set(b, at);
+      at += b.length;
+    }
+    const values = io.decodeWeights(all.buffer, specs as io.WeightsManifestEntry[]);
+    try {
+      model.loadWeights(values);
+    } finally {
+      Object.values(values).forEach((t) => t.dispose());
+    }
+    return model;
+  } catch (e) {
+    model?.dispose();
+    throw named(e, where);
+  }
+}
+
+const isJsonObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);

@@ -12,7 +12,7 @@ import {fastTrainingBlocker, setFastTraining, usesFastTraining} from '../layers/
 import {StochasticResidual} from '../layers/stochastic_residual';
 import {allNestedLayers, findDropLayers, nestedLayers} from './find_layers';
 import type {DropLayer} from './find_layers';
-import {describe, optional} from '../src/internal/validate';
+import {checkKeys, describe, optional} from '../src/internal/validate';
 
 type Layer = InstanceType<typeof layers.Layer>;
 
@@ -106,6 +106,7 @@ export function pruneBlocks(model: LayersModel, args: PruneArgs): LayersModel {
   if (args === null || typeof args !== 'object') {
     throw new Error(`pruneBlocks: args must be an object {keep}, but received ${describe(args)}.`);
   }
+  checkKeys(args, ['keep', 'name'], 'pruneBlocks(model, args)');
   const blocks = analyzeBlocks(model);
   if (!blocks.some((b) => b.notRemovable === null)) {
     throw new Error(`pruneBlocks: model '${model.name}' has no block whose branch can be removed ` +

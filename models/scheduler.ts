@@ -4,7 +4,7 @@ import type {Container} from '@tensorflow/tfjs-layers/dist/engine/container';
 
 import {findDropLayers} from './find_layers';
 import type {DropLayer} from './find_layers';
-import {checkRate, describe, optional} from '../src/internal/validate';
+import {checkKeys, checkRate, describe, optional} from '../src/internal/validate';
 import type {TimeSchedule} from '../src/schedules/time';
 
 /** Arguments of {@link DropPathScheduler}. */
@@ -53,6 +53,7 @@ export class DropPathScheduler extends Callback {
 
   constructor(args: DropPathSchedulerArgs) {
     super();
+    if (args !== null && typeof args === 'object') checkKeys(args, ['schedule', 'updateEvery'], 'DropPathScheduler(args)');
     if (args === null || typeof args !== 'object' || typeof args.schedule !== 'function') {
       throw new Error('DropPathScheduler: schedule must be a function (t, batch) => rate, such as ' +
         `timeSchedules.early(0.1, 5), but received ${describe(args?.schedule)}.`);

@@ -5,6 +5,7 @@ import type {TrainingPath} from '../layers/fast_layers';
 import {StochasticResidual} from '../layers/stochastic_residual';
 import {allNestedLayers} from './find_layers';
 import {analyzeBlocks} from './prune';
+import {checkKeys} from '../src/internal/validate';
 
 type Layer = InstanceType<typeof layers.Layer>;
 
@@ -87,6 +88,7 @@ export interface DropPathSummary {
  * dp.dropPathSummary(model, {print: true});
  */
 export function dropPathSummary(model: Layer, opts: {print?: boolean | ((line: string) => void)} = {}): DropPathSummary {
+  checkKeys(opts, ['print'], 'dropPathSummary(model, opts)');
   const rows: DropPathRow[] = analyzeBlocks(model).map(({layer: l, notRemovable}) => ({
     name: l.name,
     type: l.getClassName() as DropPathRow['type'],

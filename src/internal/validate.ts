@@ -88,3 +88,75 @@ export function checkInput(x: unknown, where = 'x'): Tensor {
   }
   return x as Tensor;
 }
+
+/** Levenshtein distance, for "did you mean" in unknown-key errors. */
+function editDistance(a: string, b: string): number {
+  const row = Array.from({length: b.length + 1}, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0] as number;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j] as number;
+      row[j] = Math.min(above + 1, (row[j - 1] as number) + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length] as number;
+}
+
+/** The known key nearest to `key` (case-insensitive edit distance), if any is near enough to be a typo of it. */
+export function nearest(key: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const k of known) {
+    const d = editDistance(key.toLowerCase(), k.toLowerCase());
+    if (d < bestDistance) {
+      best = k;
+      bestDistance = d;
+    }
+  }
+  return best !== undefined && bestDistance <= Math.max(2, Math.floor(best.length / 3)) ? best : undefined;
+}
+
+/**
+ * An argument object: a plain object (or undefined, for `{}`) whose keys are
+ * all known. An unknown key — a typo such as `dropPathRat` — is an error
+ * naming it and the nearest known key: a misspelt option must not silently
+ * leave its default in place. `where` names the object (`resnet(args)`).
+ */
+export function checkKeys<T extends object>(args: T | null | undefined, known: readonly string[], where: string): T {
+  if (args === undefined) return {} as T;
+  if (args === null || typeof args !== 'object' || Array.isArray(args)) {
+    throw new Error(`${where} must be an object, but received ${describe(args)}.`);
+  }
+  const unknown = Object.keys(args).filter((k) => !known.includes(k));
+  if (unknown.length) {
+    const said = unknown.map((k) => {
+      const near = nearest(k, known);
+      return `'${k}'${near ? ` (did you mean '${near}'?)` : ''}`;
+    });
+    throw new Error(`${where} has unknown key${unknown.length === 1 ? '' : 's'} ${said.join(', ')}; the known keys are ` +
+      `${[...known].sort().join(', ')}.`);
+  }
+  return args;
+}
+
+/**
+ * The arguments every tfjs layer takes (`LayerArgs` of tfjs-layers 4.22) and
+ * the config keys its `getConfig` / `fromConfig` carry: a layer of this
+ * package accepts them beside its own.
+ */
+export const TFJS_LAYER_ARGS: readonly string[] = ['inputShape', 'batchInputShape', 'batchSize', 'dtype', 'name',
+  'trainable', 'weights', 'inputDType',
+  // tfjs-layers' deserializer adds the registry of custom classes to every config it builds a layer from.
+  'customObjects'];
+
+/** A positive number of bytes, items or times, up to `max`, or undefined for the default. */
+export function checkLimit(value: unknown, where: string, max: number, integer = true): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > max || (integer && !Number.isInteger(value))) {
+    throw new Error(`${where} must be a${integer ? ' positive integer' : ' positive finite number'} no larger than ${max}, but ` +
+      `received ${describe(value)}.`);
+  }
+  return value;
+}

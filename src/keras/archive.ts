@@ -1,9 +1,13 @@
 /**
  * The `.keras` archive (Keras 3): a zip of `config.json`, `metadata.json` and
- * `model.weights.h5`. Untrusted input: every way it can be broken gives an
- * error that says what was expected and what arrived; nothing in it is run.
+ * `model.weights.h5`. Untrusted input: the zip's central directory is read
+ * first and every size it declares is checked against the limits and the
+ * bytes the archive holds before anything is inflated; an entry is inflated
+ * into a buffer of its declared size and must end exactly there with its
+ * declared CRC-32. Every way it can be broken gives an error that says what
+ * was expected and what arrived; nothing in it is run.
  */
-import {strToU8, unzipSync, zipSync} from 'fflate';
+import {Inflate, strToU8, zipSync} from 'fflate';
 
 /** The parts of a `.keras` file this package reads. */
 export interface KerasArchive {
@@ -12,7 +16,21 @@ export interface KerasArchive {
   metadata: Record<string, unknown> | null;
   /** The bytes of `model.weights.h5`. */
   weights: Uint8Array;
+  /** The size of config.json in bytes (values a config holds bound the weights it may build). */
+  configBytes: number;
 }
+
+/** How much a `.keras` archive may make its reader hold (loadKerasModel's options of the same names). */
+export interface ArchiveLimits {
+  /** config.json and metadata.json, inflated. */
+  maxConfigBytes: number;
+  /** model.weights.h5, inflated. */
+  maxWeightsBytes: number;
+  /** A compressed entry may inflate to at most this many bytes per stored byte. */
+  maxExpansion: number;
+}
+
+const MiB = 2 ** 20;
 
 function parseJson(bytes: Uint8Array, name: string, where: string): Record<string, unknown> {
   let text: string;
@@ -33,8 +51,141 @@ function parseJson(bytes: Uint8Array, name: string, where: string): Record<strin
   return value as Record<string, unknown>;
 }
 
-/** Unpacks a `.keras` archive held in memory. `where` names the source in errors. */
-export function readKerasArchive(bytes: Uint8Array, where: string): KerasArchive {
+let crcTable: Int32Array | null = null;
+
+/** The zip's CRC-32 (IEEE 802.3, reflected). */
+export function crc32(bytes: Uint8Array): number {
+  if (!crcTable) {
+    crcTable = new Int32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      crcTable[n] = c;
+    }
+  }
+  const t = crcTable;
+  let c = -1;
+  for (let i = 0; i < bytes.length; i++) c = (t[(c ^ (bytes[i] as number)) & 0xff] as number) ^ (c >>> 8);
+  return (c ^ -1) >>> 0;
+}
+
+/** One entry of the zip's central directory. */
+interface ZipEntry {
+  name: string;
+  method: number;
+  flags: number;
+  crc: number;
+  compressed: number;
+  size: number;
+  offset: number;
+}
+
+const u16 = (b: Uint8Array, i: number) => (b[i] as number) | ((b[i + 1] as number) << 8);
+const u32 = (b: Uint8Array, i: number) => (u16(b, i) | (u16(b, i + 2) << 16)) >>> 0;
+
+/** The central directory: every entry's name, method, sizes and offset, each checked to lie inside the archive. */
+function centralDirectory(bytes: Uint8Array, where: string): ZipEntry[] {
+  const damaged = (why: string) => new Error(`${where}: the zip archive is damaged or truncated (${why}).`);
+  // The end-of-central-directory record: in the last 22 + 65,535 bytes (its comment may be that long).
+  let eocd = -1;
+  for (let i = bytes.length - 22; i >= Math.max(0, bytes.length - 22 - 0xffff); i--) {
+    if (u32(bytes, i) === 0x06054b50) {
+      eocd = i;
+      break;
+    }
+  }
+  if (eocd < 0) throw damaged('no end-of-central-directory record');
+  const count = u16(bytes, eocd + 10);
+  const cdSize = u32(bytes, eocd + 12);
+  const cdOffset = u32(bytes, eocd + 16);
+  if (count === 0xffff || cdOffset === 0xffffffff) {
+    throw new Error(`${where}: the archive is a zip64 archive (for files over 4 GB), which is not read.`);
+  }
+  if (cdOffset + cdSize > eocd) throw damaged(`its central directory (offset ${cdOffset}, ${cdSize} bytes) runs past its end`);
+  const entries: ZipEntry[] = [];
+  let p = cdOffset;
+  for (let n = 0; n < count; n++) {
+    if (p + 46 > cdOffset + cdSize || u32(bytes, p) !== 0x02014b50) throw damaged(`central directory entry ${n} is broken`);
+    const nameLength = u16(bytes, p + 28);
+    const extraLength = u16(bytes, p + 30);
+    const commentLength = u16(bytes, p + 32);
+    const entry: ZipEntry = {
+      name: new TextDecoder().decode(bytes.subarray(p + 46, p + 46 + nameLength)),
+      flags: u16(bytes, p + 8), method: u16(bytes, p + 10), crc: u32(bytes, p + 16),
+      compressed: u32(bytes, p + 20), size: u32(bytes, p + 24), offset: u32(bytes, p + 42),
+    };
+    // Zip64 sizes and offset (Python's zipfile writes them for entries over 2 GB), in the extra field 0x0001.
+    for (let e = p + 46 + nameLength; e + 4 <= p + 46 + nameLength + extraLength;) {
+      const id = u16(bytes, e);
+      const length = u16(bytes, e + 2);
+      if (id === 0x0001) {
+        let q = e + 4;
+        const next = () => {
+          const v = u32(bytes, q) + u32(bytes, q + 4) * 2 ** 32;
+          q += 8;
+          return v;
+        };
+        if (entry.size === 0xffffffff) entry.size = next();
+        if (entry.compressed === 0xffffffff) entry.compressed = next();
+        if (entry.offset === 0xffffffff) entry.offset = next();
+      }
+      e += 4 + length;
+    }
+    entries.push(entry);
+    p += 46 + nameLength + extraLength + commentLength;
+  }
+  return entries;
+}
+
+/** The bytes of one entry, inflated into a buffer of its declared size, which they must fill exactly. */
+function entryBytes(bytes: Uint8Array, e: ZipEntry, where: string): Uint8Array {
+  const damaged = (why: string) => new Error(`${where}: the zip archive is damaged or truncated (${e.name}: ${why}).`);
+  if (e.offset + 30 > bytes.length || u32(bytes, e.offset) !== 0x04034b50) throw damaged('no local header where the directory says');
+  const start = e.offset + 30 + u16(bytes, e.offset + 26) + u16(bytes, e.offset + 28);
+  if (start + e.compressed > bytes.length) {
+    throw damaged(`its ${e.compressed} stored bytes run past the end of the ${bytes.length}-byte archive`);
+  }
+  const stored = bytes.subarray(start, start + e.compressed);
+  let out: Uint8Array;
+  if (e.method === 0) {
+    if (e.compressed !== e.size) throw damaged(`stored, but declares ${e.size} bytes in ${e.compressed}`);
+    out = stored;
+  } else {
+    out = new Uint8Array(e.size);
+    let filled = 0;
+    let ended = false;
+    const inflate = new Inflate((chunk, final) => {
+      if (filled + chunk.length > out.length) {
+        throw damaged(`it inflates to more than the ${e.size} bytes it declares`);
+      }
+      out.set(chunk, filled);
+      filled += chunk.length;
+      if (final) ended = true;
+    });
+    try {
+      // Small pieces, so that no one push can inflate far past the declared size.
+      const piece = 16384;
+      for (let i = 0; i < stored.length && !ended; i += piece) {
+        inflate.push(stored.subarray(i, i + piece), i + piece >= stored.length);
+      }
+    } catch (err) {
+      const message = (err as Error).message;
+      throw message.startsWith(where) ? err : damaged(`its deflate stream is broken: ${message}`);
+    }
+    if (filled !== e.size) throw damaged(`it inflates to ${filled} bytes, not the ${e.size} it declares`);
+  }
+  if (crc32(out) !== e.crc) throw damaged('its CRC-32 does not match its bytes');
+  return out;
+}
+
+const plural = (n: number) => `${n.toLocaleString('en-US')} byte${n === 1 ? '' : 's'}`;
+const size = (n: number) => (n >= MiB ? `${(n / MiB).toFixed(1)} MiB` : plural(n));
+
+/**
+ * Unpacks a `.keras` archive held in memory. `where` names the source in
+ * errors; `limits` bound what it may make the reader hold.
+ */
+export function readKerasArchive(bytes: Uint8Array, where: string, limits: ArchiveLimits): KerasArchive {
   if (!(bytes instanceof Uint8Array)) throw new Error(`${where}: expected the bytes of a .keras file.`);
   if (bytes.length < 4 || bytes[0] !== 0x50 || bytes[1] !== 0x4b) {
     const head = Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ');
@@ -42,21 +193,41 @@ export function readKerasArchive(bytes: Uint8Array, where: string): KerasArchive
       `but this one ${bytes.length === 0 ? 'is empty' : `starts with ${head}`}. A Keras 2 .h5 model or a SavedModel ` +
       'folder is not read by loadKerasModel.');
   }
-  let files: Record<string, Uint8Array>;
-  try {
-    files = unzipSync(bytes, {filter: (f) => ['config.json', 'metadata.json', 'model.weights.h5'].includes(f.name)});
-  } catch (e) {
-    throw new Error(`${where}: the zip archive is damaged or truncated (${(e as Error).message}).`);
-  }
-  const missing = ['config.json', 'model.weights.h5'].filter((n) => !(n in files));
+  const entries = new Map<string, ZipEntry>();
+  for (const e of centralDirectory(bytes, where)) if (!entries.has(e.name)) entries.set(e.name, e);
+  const missing = ['config.json', 'model.weights.h5'].filter((n) => !entries.has(n));
   if (missing.length) {
     throw new Error(`${where}: a .keras archive holds config.json and model.weights.h5, but ${missing.join(' and ')} ` +
       `${missing.length === 1 ? 'is' : 'are'} missing.`);
   }
+  // Every declared size is checked before anything is inflated.
+  const checked = (name: string, max: number, option: string, expands: boolean): ZipEntry | undefined => {
+    const e = entries.get(name);
+    if (!e) return undefined;
+    if (e.flags & 1) throw new Error(`${where}: ${name} is encrypted, which a .keras file never is.`);
+    if (e.method !== 0 && e.method !== 8) {
+      throw new Error(`${where}: ${name} uses zip compression method ${e.method}; a .keras file stores (0) or deflates (8) its entries.`);
+    }
+    if (e.size > max) {
+      throw new Error(`${where}: ${name} declares ${size(e.size)}, more than the limit ${option} (${size(max)}); raise ` +
+        `${option} if the file is trusted.`);
+    }
+    if (expands && e.method === 8 && e.size > e.compressed * limits.maxExpansion) {
+      throw new Error(`${where}: ${name} declares ${size(e.size)} from ${size(e.compressed)} compressed, an expansion of ` +
+        `${Math.round(e.size / Math.max(1, e.compressed))}× where the limit maxExpansion is ${limits.maxExpansion}× (a zip bomb?).`);
+    }
+    return e;
+  };
+  // JSON text deflates 10–50×, so the configs are bounded by size alone; the weights also by their expansion.
+  const configEntry = checked('config.json', limits.maxConfigBytes, 'maxConfigBytes', false) as ZipEntry;
+  const metadataEntry = checked('metadata.json', Math.min(limits.maxConfigBytes, MiB), 'maxConfigBytes', false);
+  const weightsEntry = checked('model.weights.h5', limits.maxWeightsBytes, 'maxWeightsBytes', true) as ZipEntry;
+  const configBytes = entryBytes(bytes, configEntry, where);
   return {
-    config: parseJson(files['config.json'] as Uint8Array, 'config.json', where),
-    metadata: files['metadata.json'] ? parseJson(files['metadata.json'], 'metadata.json', where) : null,
-    weights: files['model.weights.h5'] as Uint8Array,
+    config: parseJson(configBytes, 'config.json', where),
+    metadata: metadataEntry ? parseJson(entryBytes(bytes, metadataEntry, where), 'metadata.json', where) : null,
+    weights: entryBytes(bytes, weightsEntry, where),
+    configBytes: configBytes.length,
   };
 }
 

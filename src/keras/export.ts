@@ -245,6 +245,9 @@ function exportContainer(container: unknown, path: string[], h5Prefix: string, s
   const cls = String(container.class_name);
   const cfg = container.config;
   const modelName = String(cfg.name ?? container.name ?? 'model');
+  if (modelName.includes('/')) {
+    scope.refusals.add(modelName, cls, "its name contains '/', which Keras 3 refuses in a model name: rename the model");
+  }
   const layers = (Array.isArray(cfg.layers) ? cfg.layers : []).filter(isObject);
   const sequential = cls === 'Sequential';
   const groupOf = h5GroupNamer(h5Prefix);
@@ -268,6 +271,11 @@ function exportContainer(container: unknown, path: string[], h5Prefix: string, s
     const lcls = String(layer.class_name);
     if (lcls === 'Model' || lcls === 'Functional' || lcls === 'Sequential') containers.add(lname);
     const group = groupOf(lcls); // every class is written under its own name, so Keras' group is its snake_case
+    if (lname.includes('/')) {
+      // Keras 3's Layer refuses such a name when the file is loaded ("cannot contain character `/`").
+      scope.refusals.add(lname, lcls, "its name contains '/', which Keras 3 refuses in a layer name: rename the layer");
+      continue;
+    }
     const nodes = Array.isArray(layer.inbound_nodes) ? layer.inbound_nodes : [];
     if (!sequential && nodes.length > 1) {
       scope.refusals.add(lname, lcls, `called ${nodes.length} times (a shared layer); only layers called once are written`);

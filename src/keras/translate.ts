@@ -37,6 +37,47 @@ const PLAIN_LAYERS = new Set([
 /** Layers of the stochastic-depth family and their companions that this package provides. */
 const PLUGIN_LAYERS = new Set(['Normalization', 'LayerScale', 'StochasticDepth', 'DropPath', 'StochasticResidual', 'FixedDropout']);
 
+/**
+ * Where each class of the stochastic-depth family may come from (module
+ * prefixes): a layer of that class from anywhere else is someone's own
+ * code, not the layer this package reads it as.
+ */
+const PLUGIN_ORIGINS: Record<string, string[]> = {
+  Normalization: ['keras.layers', 'keras.src.layers'],
+  LayerScale: ['keras.src.applications.convnext'],
+  StochasticDepth: ['keras.src.applications.convnext', 'official.vision', 'keras_cv', 'tensorflow_addons'],
+  DropPath: ['tfjs_drop_path', 'keras_cv', 'keras_hub'],
+  StochasticResidual: ['tfjs_drop_path'],
+  FixedDropout: ['efficientnet'],
+};
+
+const fromModule = (module: string, prefixes: string[]) => prefixes.some((p) => module === p || module.startsWith(`${p}.`));
+
+/**
+ * Why a layer config's `module` / `registered_name` say it is not the class
+ * this translation would read it as (a subclass in a user's project named
+ * like a built-in), or null. Files without the fields (older savers) pass.
+ */
+export function originProblem(layer: Json, cls: string): string | null {
+  const module = layer.module;
+  const registered = layer.registered_name;
+  if (module !== undefined && module !== null && typeof module !== 'string') return `a module of ${JSON.stringify(module)}`;
+  if (registered !== undefined && registered !== null && typeof registered !== 'string') {
+    return `a registered_name of ${JSON.stringify(registered)}`;
+  }
+  const origins = PLUGIN_ORIGINS[cls];
+  const says = `module ${JSON.stringify(module ?? null)}, registered_name ${JSON.stringify(registered ?? null)}`;
+  if (origins) {
+    const okModule = typeof module !== 'string' || fromModule(module, origins);
+    const okName = typeof registered !== 'string' || registered === cls || registered.endsWith(`>${cls}`);
+    return okModule && okName ? null : `a custom layer named like ${cls} (${says}); only ${cls} from ${origins.join(', ')} is read`;
+  }
+  const okModule = typeof module !== 'string' || module === 'keras' || module.startsWith('keras.');
+  const okName = typeof registered !== 'string' || registered === cls;
+  return okModule && okName ? null :
+    `a custom layer named like Keras' ${cls} (${says}): its code is not Keras', so it is not read as Keras' ${cls}`;
+}
+
 /** Keras activation names tfjs spells otherwise. */
 const ACTIVATIONS: Record<string, string> = {silu: 'swish'};
 const TFJS_ACTIVATIONS = new Set(['elu', 'hard_sigmoid', 'linear', 'relu', 'relu6', 'selu', 'sigmoid', 'softmax',
@@ -166,6 +207,11 @@ function translateLayer(layer: Json, refusals: Refusals, notes: string[]): {cls:
       `no tfjs layer of this class${module ? ` (module ${module})` : ''}`);
     return null;
   }
+  const origin = originProblem(layer, cls);
+  if (origin) {
+    refusals.add(name, cls, origin);
+    return null;
+  }
   delete config.lora_rank;
   delete config.lora_alpha;
   if (config.quantization_config !== undefined && config.quantization_config !== null) {
@@ -290,6 +336,11 @@ function translateContainer(container: Json, h5Prefix: string, layerPrefix: stri
         ...dropFields(src), strategy: src.strategy ?? 'skip', branch, shortcut}};
       weights.push({layerPath: [...layerPrefix, lname], h5Group: group, transform: 'rateVariable'});
     } else if (lcls === 'Functional' || lcls === 'Sequential' || lcls === 'Model') {
+      const origin = originProblem(layer, lcls);
+      if (origin) {
+        refusals.add(lname, lcls, origin);
+        continue;
+      }
       const nested = translateContainer(layer, `${group}/`, [...layerPrefix, lname], refusals, notes, weights);
       if (!nested) continue;
       containers.add(lname);
@@ -311,14 +362,12 @@ function translateContainer(container: Json, h5Prefix: string, layerPrefix: stri
           continue;
         }
         const kwargs = isObject(node.kwargs) ? node.kwargs : {};
-        if (kwargs.training === false && translated.class_name === 'Dropout' && nodes.length === 1 && isObject(translated.config)) {
-          // Called with training=False in the Keras graph: this dropout never drops, in fit either. TF.js has no
-          // per-call training flag in a saved graph, so the same function is a Dropout of rate 0.
-          notes.push(`'${lname}': a Dropout (rate ${String(translated.config.rate)}) called with training=False, so it never ` +
-            'drops: read with rate 0');
-          translated.config.rate = 0;
-        } else if (kwargs.training !== undefined && kwargs.training !== null) {
-          refusals.add(lname, lcls, `called with training=${JSON.stringify(kwargs.training)} fixed in the graph (TF.js cannot pin a layer's mode)`);
+        // Keras 3 records the training flag a layer was called with while the graph was built (False on every
+        // Dropout of a graph built outside training), and fit, predict and evaluate override it with their own: the
+        // flag in the file does not pin the layer's mode. TF.js passes the same flags, so it is not read.
+        if (kwargs.training === true) {
+          notes.push(`'${lname}': called with training=True in the Keras graph; as in Keras' fit, predict and evaluate, ` +
+            'the mode comes from the call (a direct model.apply outside training does not drop)');
         }
         const extra = Object.keys(kwargs).filter((k) => !['training', 'mask'].includes(k) && kwargs[k] !== null && kwargs[k] !== undefined);
         if (extra.length) refusals.add(lname, lcls, `called with keyword arguments ${extra.join(', ')}`);
@@ -357,6 +406,8 @@ export function translateKerasConfig(config: Json, where: string): TranslatedMod
     throw new Error(`${where}: config.json describes a '${cls}', not a Functional or Sequential model ` +
       '(subclassed models hold Python code and cannot be read).');
   }
+  const origin = originProblem(config, cls);
+  if (origin) throw new Error(`${where}: config.json describes ${origin}.`);
   const topology = translateContainer(config, '', [], refusals, notes, weights);
   if (refusals.items.length || !topology) throw refusals.error(where, 'the model cannot be read into TF.js without changing it');
   return {topology, weights, notes};

@@ -2,7 +2,7 @@ import {add, broadcastTo, clone, customGrad, floor, greater, mul, randomUniform,
 import type {GradSaveFunc, Tensor} from '@tensorflow/tfjs-core';
 
 import {floatAttr, tensorflowKernels} from '../internal/tf_kernels';
-import {checkBoolean, checkInput, checkMode, checkRate, checkSeed, describe, optional} from '../internal/validate';
+import {checkBoolean, checkInput, checkKeys, checkMode, checkRate, checkSeed, describe, optional} from '../internal/validate';
 import type {DropMode} from '../internal/validate';
 
 /** Options of {@link dropPath}. */
@@ -95,6 +95,7 @@ export function dropPath(x: Tensor, rate: number, opts: DropPathOptions = {}): T
   if (opts === null || typeof opts !== 'object') {
     throw new Error(`dropPath: opts must be an object, but received ${describe(opts)}.`);
   }
+  checkKeys(opts, ['training', 'mode', 'scaleByKeep', 'seed'], 'dropPath(x, rate, opts)');
   const training = checkBoolean(optional(opts.training, true, 'dropPath: opts.training'), 'dropPath: opts.training');
   const mode = checkMode(optional(opts.mode, 'row', 'dropPath: opts.mode'), 'dropPath: opts.mode');
   const scaleByKeep = checkBoolean(optional(opts.scaleByKeep, true, 'dropPath: opts.scaleByKeep'), 'dropPath: opts.scaleByKeep');
