@@ -57,6 +57,14 @@ async function main() {
   }
   row('a damaged HDF5 file', result.brokenError ?? 'no error', Boolean(result.brokenError));
   try {
+    // A file whose weights point at /etc/passwd (HDF5 external storage): refused, nothing outside it is read.
+    await tfdp.loadKerasModel(`${FIXTURES}/hostile/external_storage_etc_passwd.keras`, {h5wasmUrl: H5WASM});
+    result.hostileError = null;
+  } catch (e) {
+    result.hostileError = e.message;
+  }
+  row('a file pointing outside itself', result.hostileError ?? 'no error', Boolean(result.hostileError));
+  try {
     await tfdp.loadKerasModel(file);
     result.noUrlError = null;
   } catch (e) {
@@ -65,7 +73,7 @@ async function main() {
   row('no h5wasmUrl', result.noUrlError ?? 'no error', Boolean(result.noUrlError));
   result.ok = result.diffUrl <= 1e-4 * scale && result.diffFile <= 1e-4 * scale && Number.isFinite(result.loss) &&
     result.diffSaved === 0 &&
-    Boolean(result.brokenError) && Boolean(result.noUrlError);
+    Boolean(result.brokenError) && Boolean(result.hostileError) && Boolean(result.noUrlError);
   return result;
 }
 

@@ -28,8 +28,15 @@ beforeAll(() => {
   tarball = path.join(project, packed[0].filename);
   files = packed[0].files.map((f: {path: string}) => f.path);
   fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({name: 'user-project', version: '1.0.0', private: true}));
+  // The package's own dependencies come packed from this checkout's node_modules (the versions npm ci installed),
+  // so the offline install needs nothing from npm's cache: a fresh machine's cache holds no registry metadata.
+  const deps = Object.keys(pkg.dependencies ?? {}).map((name) => {
+    const out = JSON.parse(sh('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', project],
+      path.join(ROOT, 'node_modules', name)));
+    return path.join(project, out[0].filename);
+  });
   sh('npm', ['install', '--offline', '--ignore-scripts', '--no-audit', '--no-fund', '--legacy-peer-deps',
-    '--no-package-lock', tarball], project);
+    '--no-package-lock', tarball, ...deps], project);
 }, 180000);
 
 afterAll(() => fs.rmSync(project, {recursive: true, force: true}));

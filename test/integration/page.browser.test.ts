@@ -99,6 +99,7 @@ test('examples/browser/keras.html: a Keras 3 .keras file loads in the browser (U
     await page.screenshot({path: path.join(ROOT, 'runs', 'browser', 'page-keras.png'), fullPage: true});
     expect(result.error).toBeUndefined();
     expect(result.brokenError).toMatch(/bad_h5\.keras'\): model\.weights\.h5 could not be read as HDF5/);
+    expect(result.hostileError).toMatch(/external_storage_etc_passwd\.keras'\): .*the file points outside itself, at "\/etc\/passwd"/);
     expect(result.noUrlError).toMatch(/in the browser, model\.weights\.h5 is handled by h5wasm in a Web Worker: pass \{h5wasmUrl\}/);
     expect(result.diffSaved).toBe(0);
     expect(result.savedBytes as number).toBeGreaterThan(100000);
