@@ -369,7 +369,8 @@ function translateContainer(container: Json, h5Prefix: string, layerPrefix: stri
           notes.push(`'${lname}': called with training=True in the Keras graph; as in Keras' fit, predict and evaluate, ` +
             'the mode comes from the call (a direct model.apply outside training does not drop)');
         }
-        const extra = Object.keys(kwargs).filter((k) => !['training', 'mask'].includes(k) && kwargs[k] !== null && kwargs[k] !== undefined);
+        // An explicit mask changes what a masking layer computes; TF.js would drop it, so it is refused (a null one is Keras' default).
+        const extra = Object.keys(kwargs).filter((k) => k !== 'training' && kwargs[k] !== null && kwargs[k] !== undefined);
         if (extra.length) refusals.add(lname, lcls, `called with keyword arguments ${extra.join(', ')}`);
         tfNodes.push(kerasTensors(node.args).map(([l, n, t]) => [l, containers.has(l) ? n + 1 : n, t, {}]));
       }

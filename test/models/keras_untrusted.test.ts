@@ -262,6 +262,19 @@ describe('3. never a silently different model', () => {
     expect(await reason(load(bytes))).toMatch(message);
   });
 
+  test('a call with an explicit mask is refused (TF.js would drop the mask), a recorded training=True is noted', async () => {
+    const masked = editedConfig((_c, _i, dense) => {
+      dense.inbound_nodes = [{args: [kerasTensor('x')], kwargs: {mask: kerasTensor('x')}}];
+    });
+    expect(await reason(load(masked))).toMatch(/'dense' \(Dense\): called with keyword arguments mask/);
+    const notes: string[] = [];
+    const pinned = editedConfig((_c, _i, dense) => {
+      dense.inbound_nodes = [{args: [kerasTensor('x')], kwargs: {training: true}}];
+    });
+    await load(pinned, {onNote: (n) => notes.push(n)});
+    expect(notes.join('\n')).toMatch(/'dense': called with training=True in the Keras graph; as in Keras' fit, predict and evaluate/);
+  });
+
   test('saveKerasModel refuses a layer name Keras 3 cannot load (block/dense), naming it', async () => {
     const input = tf.input({shape: [4]});
     const model = tf.model({inputs: input, outputs: tf.layers.dense({units: 2, name: 'block/dense'}).apply(input) as tf.SymbolicTensor});
