@@ -123,6 +123,21 @@ function findPython() {
   return null;
 }
 
+/**
+ * The pip requirement to download: TFJS_TF_WHEEL_SPEC or the default. Only a
+ * plain `name==version` of a TensorFlow package is taken — the value goes to
+ * pip, where anything starting with '-' would be an option (an index URL, a
+ * config file).
+ */
+function wheelSpec() {
+  const spec = process.env.TFJS_TF_WHEEL_SPEC || DEFAULT_WHEEL_SPEC;
+  if (!/^tensorflow(-cpu|-intel|-aarch64)?==\d+\.\d+\.\d+$/.test(spec)) {
+    throw new Error(`TFJS_TF_WHEEL_SPEC must be a TensorFlow package pinned to a version, such as ${DEFAULT_WHEEL_SPEC}, ` +
+      `but is ${JSON.stringify(spec)}`);
+  }
+  return spec;
+}
+
 /** Returns the path of a TensorFlow wheel, downloading it with pip if needed. */
 function obtainWheel(opts, py, tried) {
   if (opts.wheel) {
@@ -131,7 +146,7 @@ function obtainWheel(opts, py, tried) {
     }
     return path.resolve(opts.wheel);
   }
-  const spec = process.env.TFJS_TF_WHEEL_SPEC || DEFAULT_WHEEL_SPEC;
+  const spec = wheelSpec();
   const dir = path.join(cacheDir(), 'wheels');
   fs.mkdirSync(dir, {recursive: true});
   const pkgName = spec.split(/[=<>~!]/)[0].replace(/-/g, '_');
@@ -142,7 +157,7 @@ function obtainWheel(opts, py, tried) {
   tried.push(`pip download --no-deps ${spec}`);
   log(`fetching ${spec} with pip (only its libtensorflow is used)…`);
   const r = cp.spawnSync(py, ['-m', 'pip', 'download', '--no-deps',
-    '--only-binary=:all:', spec, '-d', dir], {encoding: 'utf8'});
+    '--only-binary=:all:', '-d', dir, '--', spec], {encoding: 'utf8'});
   const got = fs.readdirSync(dir).find((f) => f.endsWith('.whl') && f.startsWith(pkgName));
   if (r.status !== 0 || !got) {
     throw new Error(`pip could not download ${spec}: ` +
@@ -182,26 +197,53 @@ function stageFromWheel(dir, wheel, py, sharedDeps) {
     return;
   }
   fs.mkdirSync(path.join(deps, 'lib'), {recursive: true});
+  // Every file taken from the wheel is checked against the sha256 its RECORD lists (a damaged or altered
+  // wheel, cached or given, is refused), its METADATA must name TensorFlow, and nothing is written outside
+  // deps/ (an entry such as tensorflow/include/../../../x is refused: zip-slip).
   const script = `
-import sys, zipfile, os, shutil
-whl, deps = sys.argv[1], sys.argv[2]
+import base64, hashlib, os, shutil, sys, zipfile
+whl, deps = sys.argv[1], os.path.realpath(sys.argv[2])
 z = zipfile.ZipFile(whl)
 names = z.namelist()
+dist = [n for n in names if n.endswith('.dist-info/RECORD') and n.count('/') == 1]
+if len(dist) != 1:
+    sys.exit('not a wheel: it has no .dist-info/RECORD')
+info = dist[0].rsplit('/', 1)[0]
+meta = z.read(info + '/METADATA').decode('utf-8', 'replace').splitlines()
+name = next((l.split(':', 1)[1].strip() for l in meta if l.lower().startswith('name:')), '')
+if name.lower().replace('_', '-') not in ('tensorflow', 'tensorflow-cpu', 'tensorflow-intel', 'tensorflow-aarch64'):
+    sys.exit('the wheel is %r, not TensorFlow' % name)
+record = {}
+for line in z.read(dist[0]).decode('utf-8').splitlines():
+    parts = line.rsplit(',', 2)
+    if len(parts) == 3 and parts[1].startswith('sha256='):
+        record[parts[0]] = parts[1][len('sha256='):]
+def take(n, out):
+    out = os.path.realpath(out)
+    if not out.startswith(deps + os.sep):
+        sys.exit('refused %r: it would be written outside %s' % (n, deps))
+    if n not in record:
+        sys.exit('refused %r: the wheel\\'s RECORD lists no hash for it' % n)
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    h = hashlib.sha256()
+    with z.open(n) as src, open(out, 'wb') as dst:
+        for chunk in iter(lambda: src.read(1 << 20), b''):
+            h.update(chunk)
+            dst.write(chunk)
+    if base64.urlsafe_b64encode(h.digest()).rstrip(b'=').decode() != record[n]:
+        os.remove(out)
+        sys.exit('refused %r: its bytes do not match the sha256 in the wheel\\'s RECORD (a damaged or altered wheel)' % n)
 need = ['tensorflow/libtensorflow_cc.so.2', 'tensorflow/libtensorflow_framework.so.2']
 missing = [n for n in need if n not in names]
 if missing:
     sys.exit('wheel lacks ' + ', '.join(missing))
 for n in need:
-    with z.open(n) as src, open(os.path.join(deps, 'lib', os.path.basename(n)), 'wb') as dst:
-        shutil.copyfileobj(src, dst, 1 << 20)
+    take(n, os.path.join(deps, 'lib', os.path.basename(n)))
 pre = 'tensorflow/include/'
 count = 0
 for n in names:
     if n.startswith(pre) and not n.endswith('/'):
-        out = os.path.join(deps, 'include', n[len(pre):])
-        os.makedirs(os.path.dirname(out), exist_ok=True)
-        with z.open(n) as src, open(out, 'wb') as dst:
-            shutil.copyfileobj(src, dst, 1 << 20)
+        take(n, os.path.join(deps, 'include', n[len(pre):]))
         count += 1
 if count == 0:
     sys.exit('wheel has no C headers under ' + pre)
@@ -278,6 +320,13 @@ function main(argv = process.argv.slice(2)) {
       "Node 23 removed: require('tfjs-drop-path/node-compat') before '@tensorflow/tfjs-node'.");
   }
   const names = opts.packages.length ? opts.packages : DEFAULT_PACKAGES;
+  if (!opts.packages.length && !names.some((n) => packageDir(n))) {
+    console.error(`tfjs-drop-path install-tfjs-node: neither ${DEFAULT_PACKAGES.join(' nor ')} is installed in ${ROOT}, so ` +
+      'there is no binding to build. Next step: add "allowScripts": {"@tensorflow/tfjs-node": false} to your ' +
+      'package.json (so npm skips its download), npm install @tensorflow/tfjs-node, then run this command again ' +
+      '(or pass --root DIR for another project).');
+    process.exit(1);
+  }
   let failed = false;
   for (const name of names) {
     const res = installOne(name, opts);

@@ -48,8 +48,9 @@ async function main(args) {
   process.stderr.write(`reading ${input} (${(size / 2 ** 20).toFixed(1)} MB)…\n`);
   const model = await dp.loadKerasModel(input, {onNote: (n) => process.stderr.write(`  note: ${n}\n`)});
   process.stderr.write(`  ${model.layers.length} layers, ${model.countParams()} parameters (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
-  fs.mkdirSync(out, {recursive: true});
-  await model.save(`file://${path.resolve(out)}`);
+  // The folder holds the old model or the new one, never a mix: weights first, model.json last (atomically).
+  const {saveModelFolder} = require('../dist/src/files.js');
+  await saveModelFolder(model, path.resolve(out));
   console.log(`wrote ${path.join(out, 'model.json')} and its weights in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return 0;
 }

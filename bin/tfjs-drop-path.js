@@ -7,6 +7,11 @@
  *   npx tfjs-drop-path tfjs-to-keras MODEL.json OUT.keras   model.json + shards → a Keras 3 .keras file
  */
 'use strict';
+const USAGE = `usage: tfjs-drop-path <command> [options]   (each command's --help says more)
+  install-tfjs-node [--root DIR] [--package NAME] [--wheel FILE] [--offline] [--force] [--quiet]
+                    builds @tensorflow/tfjs-node's native binding, offline if need be
+  keras-to-tfjs MODEL.keras OUT_DIR     a Keras 3 .keras file -> OUT_DIR/model.json + weights
+  tfjs-to-keras MODEL.json OUT.keras    a TF.js model.json + weights -> a Keras 3 .keras file`;
 const [command, ...rest] = process.argv.slice(2);
 if (command === 'install-tfjs-node') {
   require('./install-tfjs-node.js').main(rest);
@@ -20,9 +25,10 @@ if (command === 'install-tfjs-node') {
     console.error(`tfjs-to-keras: ${e.message}`);
     process.exit(1);
   });
+} else if (command === '--help' || command === '-h' || command === 'help') {
+  console.log(USAGE);
+  process.exit(0);
 } else {
-  console.error(`tfjs-drop-path: unknown command ${command === undefined ? '(none)' : `"${command}"`}. ` +
-    'Commands: install-tfjs-node [--root DIR] [--package NAME] [--wheel FILE] [--offline] [--force] [--quiet]; ' +
-    'keras-to-tfjs MODEL.keras OUT_DIR; tfjs-to-keras MODEL.json OUT.keras.');
-  process.exit(command === undefined || command === '--help' || command === '-h' ? 0 : 2);
+  console.error(`tfjs-drop-path: ${command === undefined ? 'no command given' : `unknown command "${command}"`}.\n${USAGE}`);
+  process.exit(2);
 }

@@ -26,6 +26,7 @@ import type {H5Dataset} from '../src/keras/h5';
 import {translateKerasConfig} from '../src/keras/translate';
 import type {WeightPlanEntry} from '../src/keras/translate';
 import {runningInNode} from '../src/internal/node_compat';
+import {writeFileAtomic} from '../src/internal/files';
 import {checkKeys, checkLimit, describe} from '../src/internal/validate';
 
 type Layer = LayersModel['layers'][number];
@@ -132,12 +133,12 @@ export async function readLocalFile(file: string, max: number, what: string, opt
 }
 
 /** The path of a file:// URL, with an error naming the URL when it is not one this machine can open. */
-async function fileUrlPath(source: string): Promise<string> {
+async function fileUrlPath(source: string, who = 'loadKerasModel'): Promise<string> {
   const {fileURLToPath} = await import('url');
   try {
     return fileURLToPath(source);
   } catch (e) {
-    throw new Error(`loadKerasModel('${source}'): not a file URL this machine can open (${(e as Error).message}).`);
+    throw new Error(`${who}('${source}'): not a file URL this machine can open (${(e as Error).message}).`);
   }
 }
 
@@ -421,10 +422,10 @@ export async function saveKerasModel(model: LayersModel, destination?: KerasDest
     generated_by: `tfjs-drop-path ${version}`,
   }, weights);
   if (destination !== undefined) {
-    const file = destination.startsWith('file://') ? decodeURIComponent(destination.slice('file://'.length)) : destination;
-    const fs = await import('fs');
+    const file = /^file:/i.test(destination) ? await fileUrlPath(destination, 'saveKerasModel') : destination;
     try {
-      await fs.promises.writeFile(file, bytes);
+      // The old file is replaced whole or left untouched: a failed write (disk full, EFBIG) loses nothing.
+      await writeFileAtomic(file, bytes);
     } catch (e) {
       throw new Error(`${where}: cannot write '${file}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).`);
     }

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 /**
- * This repository's own development setup, run by npm's `prepare` after
- * `npm ci` / `npm install` in a clone (npm never runs it when the package is
- * installed as a dependency): builds the native bindings of tfjs-node and
- * tfjs-node-gpu, offline if need be (bin/install-tfjs-node.js). Does nothing
- * when they are already built.
+ * This repository's own development setup, run first by `npm test`,
+ * `npm run demo`, `npm run bench` and `npm run evidence` (never at install
+ * time: the published package has no install-time script, and `scripts/` is
+ * not shipped): builds the native bindings of tfjs-node and tfjs-node-gpu,
+ * offline if need be (bin/install-tfjs-node.js). Does nothing when they are
+ * already built.
  */
 'use strict';
 const path = require('path');

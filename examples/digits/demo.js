@@ -64,7 +64,7 @@ Options:
   -h, --help        this text
 
 Writes DIR/summary.json, DIR/chart.svg, DIR/chart.png and the trained model of
-the first drop-path run in DIR/model/ (model.json + weights.bin). Seconds per
+the first drop-path run in DIR/model/ (model.json + its weights file). Seconds per
 epoch are indicative (the runs train one after another); the speed claims rest
 on npm run bench.`;
 
@@ -355,7 +355,8 @@ async function main() {
 
   fs.mkdirSync(opts.out, {recursive: true});
   const modelDir = path.resolve(opts.out, 'model');
-  await trained.save(`file://${modelDir}`);
+  // Saved so that a failed save leaves the previous run's model whole (tfjs-drop-path/files).
+  await require('tfjs-drop-path/files').saveModelFolder(trained, modelDir);
   const loaded = await tf.loadLayersModel(`file://${path.join(modelDir, 'model.json')}`);
   const a = trained.predict(data.testXs, {batchSize: 500});
   const b = loaded.predict(data.testXs, {batchSize: 500});

@@ -9,6 +9,10 @@
  */
 import {Inflate, strToU8, zipSync} from 'fflate';
 
+import {crc32} from '../internal/crc32';
+
+export {crc32};
+
 /** The parts of a `.keras` file this package reads. */
 export interface KerasArchive {
   config: Record<string, unknown>;
@@ -49,24 +53,6 @@ function parseJson(bytes: Uint8Array, name: string, where: string): Record<strin
     throw new Error(`${where}: ${name} must hold a JSON object, but holds ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}.`);
   }
   return value as Record<string, unknown>;
-}
-
-let crcTable: Int32Array | null = null;
-
-/** The zip's CRC-32 (IEEE 802.3, reflected). */
-export function crc32(bytes: Uint8Array): number {
-  if (!crcTable) {
-    crcTable = new Int32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c;
-    }
-  }
-  const t = crcTable;
-  let c = -1;
-  for (let i = 0; i < bytes.length; i++) c = (t[(c ^ (bytes[i] as number)) & 0xff] as number) ^ (c >>> 8);
-  return (c ^ -1) >>> 0;
 }
 
 /** One entry of the zip's central directory. */

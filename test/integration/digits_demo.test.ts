@@ -20,9 +20,13 @@ test('tiny run: no drop path, DropPath and StochasticResidual skip side by side;
   expect(r.stdout).toMatch(/\| StochasticResidual 'skip' linear p_L=0\.5 +\| [\d.]+% /);
   expect(r.stdout).toMatch(/\| run .*\| test acc .*\| s\/epoch .*\| params/);
   expect(r.stdout).toMatch(/predictions identical/);
-  for (const f of ['summary.json', 'chart.svg', 'chart.png', 'model/model.json', 'model/weights.bin']) {
+  for (const f of ['summary.json', 'chart.svg', 'chart.png', 'model/model.json']) {
     expect(fs.existsSync(path.join(out, f))).toBe(true);
   }
+  // The saved model's weights file is named by its content (tfjs-drop-path/files' saveModelFolder).
+  const manifest = JSON.parse(fs.readFileSync(path.join(out, 'model', 'model.json'), 'utf8')).weightsManifest;
+  expect(manifest[0].paths).toEqual([expect.stringMatching(/^weights\.[0-9a-f]{8}\.bin$/)]);
+  expect(fs.existsSync(path.join(out, 'model', manifest[0].paths[0]))).toBe(true);
   expect(fs.readFileSync(path.join(out, 'chart.png')).subarray(1, 4).toString()).toBe('PNG');
   expect(fs.readFileSync(path.join(out, 'chart.svg'), 'utf8')).toMatch(/^<svg[\s\S]*test accuracy[\s\S]*<\/svg>$/);
 
