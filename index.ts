@@ -30,8 +30,6 @@ export {DropPathScheduler} from './models/scheduler';
 export type {DropPathSchedulerArgs} from './models/scheduler';
 export {dropPathSummary} from './models/summary';
 export {trainingPaths, useFastBlocks} from './models/fast_blocks';
-export {loadKerasModel, saveKerasModel} from './models/keras_bridge';
-export type {KerasDestination, KerasSource, LoadKerasOptions, ModelFileLimits, SaveKerasOptions} from './models/keras_bridge';
 export {LayerScale, Normalization} from './layers/keras_layers';
 export {FixedDropout, StochasticDepth} from './layers/keras_stochastic_depth';
 export type {TrainingPathReport, TrainingPathRow} from './models/fast_blocks';

@@ -42,7 +42,7 @@ async function main(args) {
     return 2;
   }
   loadTf(); // registers the tensorflow backend and its file:// handler
-  const dp = require('../dist/index.js');
+  const dp = require('../dist/keras/index.js');
   const started = Date.now();
   const size = fs.statSync(input).size;
   process.stderr.write(`reading ${input} (${(size / 2 ** 20).toFixed(1)} MB)…\n`);

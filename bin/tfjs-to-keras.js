@@ -31,13 +31,12 @@ async function main(args) {
     return 2;
   }
   loadTf();
-  const dp = require('../dist/index.js');
+  const dp = require('../dist/keras/index.js');
   const started = Date.now();
   const seconds = () => ((Date.now() - started) / 1000).toFixed(1);
   process.stderr.write(`reading ${input}…\n`);
   // model.json and its weight files are read as untrusted input: only files inside its own folder.
-  const {loadTfjsModelFile} = require('../dist/models/keras_bridge.js');
-  const model = await loadTfjsModelFile(input);
+  const model = await dp.loadTfjsModelFile(input);
   process.stderr.write(`  ${model.layers.length} layers, ${model.countParams()} parameters (${seconds()} s); writing ${out}…\n`);
   const bytes = await dp.saveKerasModel(model, out);
   console.log(`wrote ${out} (${(bytes.length / 2 ** 20).toFixed(1)} MB) in ${seconds()} s`);

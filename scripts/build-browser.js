@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 /**
- * Browser builds of the plugin, with tfjs left OUT (the page loads its own):
- *   dist/browser/tfjs-drop-path.esm.js  ES module; imports @tensorflow/tfjs-core
- *                                       and @tensorflow/tfjs-layers (externals)
- *   dist/browser/tfjs-drop-path.min.js  <script> build after tf.min.js; reads the
- *                                       global `tf` and exposes `tfdp`
+ * Script-tag builds of the plugin, with tfjs left OUT (the page loads its own;
+ * each reads the global `tf` and exposes `tfdp`):
+ *   dist/browser/tfjs-drop-path.min.js        the core
+ *   dist/browser/tfjs-drop-path.keras.min.js  the core and the Keras door
+ * Bundlers use the package's ES modules (dist/esm/, the `import` condition).
  * Fails if either bundle contains tfjs itself.
  */
 'use strict';
@@ -15,7 +15,6 @@ const esbuild = require('esbuild');
 const root = path.resolve(__dirname, '..');
 const outdir = path.join(root, 'dist', 'browser');
 const entry = path.join(root, 'index.ts');
-const TFJS = ['@tensorflow/tfjs-core', '@tensorflow/tfjs-layers', '@tensorflow/tfjs'];
 
 /** For the script-tag build: every tfjs import is the page's global `tf`. */
 const globalTf = {
@@ -31,20 +30,26 @@ const globalTf = {
 
 async function main() {
   fs.mkdirSync(outdir, {recursive: true});
-  // Node's built-in modules are reached only by Node-only paths (reading a .keras file from disk, the HDF5 worker).
-  const common = {entryPoints: [entry], bundle: true, target: 'es2020', sourcemap: true, logLevel: 'warning',
-    legalComments: 'none', external: ['fs', 'os', 'path', 'url', 'worker_threads']};
-  // The ES module leaves its npm dependencies to the user's bundler; the script-tag build carries seedrandom.
-  await esbuild.build({...common, format: 'esm', external: [...common.external, ...TFJS, 'seedrandom', 'fflate'], outfile: path.join(outdir, 'tfjs-drop-path.esm.js')});
-  await esbuild.build({...common, format: 'iife', globalName: 'tfdp', minify: true, plugins: [globalTf],
-    outfile: path.join(outdir, 'tfjs-drop-path.min.js')});
-  for (const f of ['tfjs-drop-path.esm.js', 'tfjs-drop-path.min.js']) {
-    const text = fs.readFileSync(path.join(outdir, f), 'utf8');
+  fs.rmSync(path.join(outdir, 'tfjs-drop-path.esm.js'), {force: true}); // 0.4.0's; bundlers use dist/esm/ now
+  // Node's built-in modules are reached only by the Keras door's Node-only paths (reading a file from disk, the HDF5 worker).
+  const common = {bundle: true, target: 'es2020', sourcemap: true, logLevel: 'warning', legalComments: 'none',
+    format: 'iife', globalName: 'tfdp', minify: true, plugins: [globalTf]};
+  const builds = [
+    // The core: the layers, builders, schedules, pruning, fast paths. No zip, HDF5 or Node module.
+    {file: 'tfjs-drop-path.min.js', entryPoints: [entry], max: 80000},
+    // The core and the Keras door in one script (fflate; h5wasm's own script build is loaded by its worker).
+    {file: 'tfjs-drop-path.keras.min.js', max: 160000, external: ['fs', 'os', 'path', 'url', 'worker_threads'],
+      stdin: {contents: "export * from './index'; export * from './keras/index';", resolveDir: root, loader: 'ts'}},
+  ];
+  for (const b of builds) {
+    await esbuild.build({...common, ...(b.stdin ? {stdin: b.stdin} : {entryPoints: b.entryPoints}), external: b.external ?? [],
+      outfile: path.join(outdir, b.file)});
+    const text = fs.readFileSync(path.join(outdir, b.file), 'utf8');
     // Markers of a bundled tfjs: its engine and kernel registry.
-    if (/ENGINE_INSTANCE|registerKernel\(|class Engine\b/.test(text) || text.length > 200000) {
-      throw new Error(`${f} contains a copy of tfjs (${text.length} bytes): tfjs must stay external`);
+    if (/ENGINE_INSTANCE|registerKernel\(|class Engine\b/.test(text) || text.length > b.max) {
+      throw new Error(`${b.file} contains a copy of tfjs or grew past ${b.max} bytes (${text.length} bytes): tfjs must stay external`);
     }
-    console.log(`dist/browser/${f}: ${(text.length / 1024).toFixed(1)} KiB`);
+    console.log(`dist/browser/${b.file}: ${(text.length / 1024).toFixed(1)} KiB`);
   }
 }
 

@@ -15,7 +15,7 @@ const fs = require('fs');
 const path = require('path');
 
 const tf = require('@tensorflow/tfjs-node');
-const dp = require('../dist/index.js');
+const dp = {...require('../dist/index.js'), ...require('../dist/keras/index.js')};
 
 /** Every weight moved by a seeded normal draw (BN variances kept positive). */
 function perturb(model, seed) {

@@ -7,13 +7,14 @@
  * written first under a name of their own content, `model.json` last, so the
  * folder holds the old set or the new one, never a mix.
  */
+import {nodeModule} from './node_modules';
 import type {io} from '@tensorflow/tfjs-core';
 
 import {crc32} from './crc32';
 
 /** Writes `bytes` to `file` atomically: the old file stays whole until the new one is complete. */
 export async function writeFileAtomic(file: string, bytes: Uint8Array): Promise<void> {
-  const [fs, path] = await Promise.all([import('fs'), import('path')]);
+  const [fs, path] = [nodeModule('fs'), nodeModule('path')];
   const dir = path.dirname(path.resolve(file));
   const temp = path.join(dir, `.${path.basename(file)}.${process.pid}-${Math.random().toString(36).slice(2, 10)}.tmp`);
   let handle: import('fs').promises.FileHandle | null = null;
@@ -40,7 +41,7 @@ export async function writeFileAtomic(file: string, bytes: Uint8Array): Promise<
 
 /** The weight files a model.json names (none when there is no readable model.json). */
 async function weightFilesOf(modelJson: string): Promise<string[]> {
-  const fs = await import('fs');
+  const fs = nodeModule('fs');
   try {
     const json = JSON.parse(await fs.promises.readFile(modelJson, 'utf8')) as {weightsManifest?: {paths?: unknown[]}[]};
     return (json.weightsManifest ?? []).flatMap((g) => (Array.isArray(g.paths) ? g.paths : []))
@@ -64,7 +65,7 @@ interface Saveable {
  * folder as any other. Resolves with the two paths written.
  */
 export async function saveModelFolder(model: Saveable, dir: string): Promise<{modelJson: string; weights: string}> {
-  const [fs, path] = await Promise.all([import('fs'), import('path')]);
+  const [fs, path] = [nodeModule('fs'), nodeModule('path')];
   let artifacts: io.ModelArtifacts | null = null;
   await model.save({
     save: async (a: io.ModelArtifacts) => {

@@ -30,30 +30,38 @@ test('tfjs is a peer dependency, never a dependency', () => {
   });
   expect(Object.keys(pkg.dependencies ?? {}).filter((d) => d.startsWith('@tensorflow/'))).toEqual([]);
   expect(pkg.engines.node).toBe('^20.0.0 || ^22.0.0 || ^24.0.0');
-  expect(pkg.sideEffects).toBeUndefined(); // registration is a side effect
+  // Registration is a side effect: every layer file and entry is declared as having one, in each build.
+  for (const f of ['./dist/layers/*.js', './dist/esm/layers/*.js', './dist/index.js', './dist/esm/index.js', './dist/keras/index.js',
+    './dist/esm/keras/index.js', './dist/node/*.mjs']) {
+    expect(pkg.sideEffects).toContain(f);
+  }
 });
 
 test('the build ships types and does not bundle tfjs', () => {
-  for (const target of Object.values(pkg.exports['.']) as string[]) {
-    expect(fs.existsSync(path.join(root, target))).toBe(true);
+  const targets = (v: unknown): string[] => (typeof v === 'string' ? [v] : Object.values(v as object).flatMap(targets));
+  for (const door of ['.', './keras', './node-compat', './files']) {
+    for (const target of targets(pkg.exports[door])) expect([target, fs.existsSync(path.join(root, target))]).toEqual([target, true]);
   }
   const js = fs.readFileSync(path.join(root, 'dist/layers/drop_path.js'), 'utf8');
   expect(js).toMatch(/require\("@tensorflow\/tfjs-core"\)/);
   expect(js).not.toMatch(/class Engine|function randomUniform/);
 });
 
-test('require and import load one copy: same class, registered once', () => {
+test('require and import load one copy: same class, registered once (the core door and the Keras door alike)', () => {
   const out = node(['--input-type=module', '-e', `
     import {createRequire} from 'module';
     import 'tfjs-drop-path/node-compat';
     import * as tf from '@tensorflow/tfjs-node';
     import * as esm from 'tfjs-drop-path';
     const cjs = createRequire(import.meta.url)('tfjs-drop-path');
+    const kerasEsm = await import('tfjs-drop-path/keras');
+    const kerasCjs = createRequire(import.meta.url)('tfjs-drop-path/keras');
     const registered = tf.serialization.SerializationMap.getMap().classNameMap.DropPath[0];
     const layer = esm.layers.dropPath({rate: 0.5, seed: 1});
     const y = layer.apply(tf.ones([8, 2]), {training: true});
     console.log(JSON.stringify({
-      same: esm.DropPath === cjs.DropPath && registered === esm.DropPath,
+      same: esm.DropPath === cjs.DropPath && registered === esm.DropPath && kerasEsm.loadKerasModel === kerasCjs.loadKerasModel &&
+        tf.serialization.SerializationMap.getMap().classNameMap.DropPath[0] === esm.DropPath,
       version: esm.version, values: [...new Set(y.dataSync())].sort(),
     }));`]);
   expect(JSON.parse(out)).toEqual({same: true, version: pkg.version, values: [0, 2]});

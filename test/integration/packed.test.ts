@@ -44,7 +44,9 @@ afterAll(() => fs.rmSync(project, {recursive: true, force: true}));
 test('the tarball holds the library, its command line and docs — no scripts, no tests', () => {
   expect(files).toContain('dist/index.js');
   expect(files).toContain('dist/index.d.ts');
-  expect(files).toContain('dist/esm/index.mjs');
+  expect(files).toContain('dist/esm/index.js');
+  expect(files).toContain('dist/node/index.mjs');
+  expect(files).toContain('dist/keras/index.js');
   expect(files).toContain('dist/src/node_compat.js');
   expect(files).toContain('bin/tfjs-drop-path.js');
   expect(files.filter((f) => /^(scripts|test|examples|bench|docs)\//.test(f))).toEqual([]);
@@ -96,4 +98,26 @@ export const out = [summary.expectedDepth, blockArgs.rate, dp.schedules.linear(4
   fs.writeFileSync(path.join(project, 'tsconfig.json'), JSON.stringify({compilerOptions: {strict: true, noEmit: true,
     module: 'node16', moduleResolution: 'node16', target: 'es2020', skipLibCheck: true, types: []}, files: ['use.ts']}));
   sh(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], project);
+});
+
+/** The README's js blocks, each with the outputs its comments promise (`console.log(…);  // 4 -> 2`). */
+const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+const readmeBlocks = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((m, i) => {
+  const code = m[1] as string;
+  const promised = code.split('\n').filter((l) => l.includes('console.log(')).map((l) => /\/\/\s*(.+)$/.exec(l)?.[1])
+    .filter((p): p is string => p !== undefined);
+  return [`README.md #${i + 1}`, code, promised] as const;
+});
+
+test('the README has blocks that promise outputs', () => {
+  expect(readmeBlocks.length).toBeGreaterThanOrEqual(5);
+  expect(readmeBlocks.flatMap(([, , p]) => p)).toEqual(expect.arrayContaining(['4 -> 2', '[0.4, 0.4, 0]']));
+});
+
+test.each(readmeBlocks)('%s runs from the installed package and prints what it promises', (_where, code, promised) => {
+  fs.writeFileSync(path.join(project, 'block.cjs'), code);
+  const out = sh(process.execPath, ['block.cjs'], project);
+  expect(out.length).toBeGreaterThan(0);
+  const squash = (t: string) => t.replace(/\s+/g, '');
+  for (const p of promised) expect([p, squash(out).includes(squash(p))]).toEqual([p, true]);
 });

@@ -1,7 +1,8 @@
 /**
  * The README and the docs stay true: every ```js block in them runs (against
- * the built package), every relative link points to a file of the repository,
- * the README stays a user's document of at most 12 KB, and the commands it
+ * the built package; the README's in packed.test.ts, from the installed
+ * package), every relative link points to a file of the repository, the
+ * README stays a user's document of at most 14 KB, and the commands it
  * gives exist in package.json.
  */
 import * as cp from 'child_process';
@@ -13,13 +14,14 @@ const docs = ['README.md', 'CONTRIBUTING.md', 'CHANGELOG.md',
   ...fs.readdirSync(path.join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
 const text = (file: string) => fs.readFileSync(path.join(root, file), 'utf8');
 const readme = text('README.md');
-const blocks = docs.flatMap((file) => [...text(file).matchAll(/```js\n([\s\S]*?)```/g)]
+// The README's own blocks run from an installed package, their promised outputs compared (packed.test.ts).
+const blocks = docs.filter((f) => f !== 'README.md').flatMap((file) => [...text(file).matchAll(/```js\n([\s\S]*?)```/g)]
   .map((m, i) => [`${file} #${i + 1}`, m[1] as string] as const));
 const pkg = JSON.parse(text('package.json'));
 
-test('the README has runnable examples and stays at most 12 KB', () => {
-  expect(blocks.filter(([where]) => where.startsWith('README.md')).length).toBeGreaterThanOrEqual(3);
-  expect(Buffer.byteLength(readme)).toBeLessThanOrEqual(12 * 1024);
+test('the README has runnable examples and stays at most 14 KB', () => {
+  expect([...readme.matchAll(/```js\n/g)].length).toBeGreaterThanOrEqual(3);
+  expect(Buffer.byteLength(readme)).toBeLessThanOrEqual(14 * 1024);
 });
 
 test.each(blocks)('js block %s runs', (_where, code) => {

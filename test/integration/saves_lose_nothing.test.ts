@@ -25,6 +25,7 @@ function run(script: string, kb = 0) {
     const tf = require('@tensorflow/tfjs-node');
     const dp = require(${JSON.stringify(path.join(ROOT, 'dist', 'index.js'))});
     const files = require(${JSON.stringify(path.join(ROOT, 'dist', 'src', 'files.js'))});
+    Object.assign(dp, require(${JSON.stringify(path.join(ROOT, 'dist', 'keras', 'index.js'))}));
     const small = dp.resnet({inputShape: [8, 8, 1], numClasses: 2, stages: [{filters: 8, blocks: 1}], seed: 1});
     const big = dp.resnet({inputShape: [8, 8, 1], numClasses: 2, stages: [{filters: 128, blocks: 4}], seed: 2});
     (async () => { ${script} })().then(() => console.log('done'), (e) => { console.log('failed:', e.message); process.exitCode = 3; });`;

@@ -47,8 +47,8 @@ beforeAll(() => {
 }, 600_000);
 
 test('npm pack from the state npm ci leaves builds what the tarball needs, browser bundle included', () => {
-  for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/esm/index.mjs', 'dist/src/node_compat.js', 'dist/src/files.js',
-    'dist/browser/tfjs-drop-path.min.js', 'dist/browser/tfjs-drop-path.esm.js', 'bin/tfjs-drop-path.js']) {
+  for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/keras/index.d.ts', 'dist/src/node_compat.js', 'dist/src/files.js',
+    'dist/browser/tfjs-drop-path.min.js', 'dist/browser/tfjs-drop-path.keras.min.js', 'dist/esm/index.js', 'dist/esm/keras/index.js', 'dist/node/index.mjs', 'bin/tfjs-drop-path.js']) {
     expect(packedFiles).toContain(f);
   }
   expect(packedFiles.filter((f) => /^(scripts|test|examples|bench|docs|python)\//.test(f))).toEqual([]);

@@ -5,6 +5,7 @@
  * convolutions (the builders' projection shortcuts, Keras files) train.
  */
 import * as dp from '../../index';
+import * as keras from '../../keras';
 import {guardStridedPointwiseConv, isConvGuarded, needsConvGuard} from '../../layers/conv_guard';
 import {allNestedLayers} from '../../models/find_layers';
 import {onBackend, tensorCounts, tf} from '../utils/tf';
@@ -63,7 +64,7 @@ describe('guardStridedPointwiseConv', () => {
       stages: [{filters: 8, blocks: 2}, {filters: 16, blocks: 2, strides: 2}]});
     const pruned = dp.pruneBlocks(model, {keep: [0, 2, 3]});
     expect(allNestedLayers(pruned).filter(needsConvGuard).map(isConvGuarded)).toEqual([true]);
-    const loaded = await dp.loadKerasModel(await dp.saveKerasModel(model));
+    const loaded = await keras.loadKerasModel(await keras.saveKerasModel(model));
     expect(allNestedLayers(loaded).filter(needsConvGuard).map(isConvGuarded)).toEqual([true]);
     const input = tf.input({shape: [12, 12, 3]});
     const own = tf.model({inputs: input, outputs: tf.layers.conv2d({filters: 4, kernelSize: 1, strides: 2}).apply(input) as tf.SymbolicTensor});

@@ -6,6 +6,7 @@
  * arguments and the configs saved by earlier versions stay accepted.
  */
 import * as dp from '../../index';
+import * as keras from '../../keras';
 import {tf} from '../utils/tf';
 
 const x4 = () => tf.input({shape: [8, 8, 4]});
@@ -38,9 +39,9 @@ test.each([
 });
 
 test('saveKerasModel and loadKerasModel refuse unknown option keys', async () => {
-  await expect(dp.saveKerasModel(dp.resnet(small), undefined, {h5wasmURL: 'x'} as never))
+  await expect(keras.saveKerasModel(dp.resnet(small), undefined, {h5wasmURL: 'x'} as never))
     .rejects.toThrow(/saveKerasModel\(model, destination, options\) has unknown key 'h5wasmURL' \(did you mean 'h5wasmUrl'\?\)/);
-  await expect(dp.loadKerasModel(new Uint8Array(4), {maxConfigbytes: 1} as never))
+  await expect(keras.loadKerasModel(new Uint8Array(4), {maxConfigbytes: 1} as never))
     .rejects.toThrow(/unknown key 'maxConfigbytes' \(did you mean 'maxConfigBytes'\?\)/);
 });
 

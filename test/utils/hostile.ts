@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import {deflateSync, strToU8, unzipSync} from 'fflate';
 
-import {crc32} from '../../src/keras/archive';
+import {crc32} from '../../src/internal/crc32';
 
 export const HOSTILE = path.join(__dirname, '..', 'fixtures', 'keras', 'hostile');
 

@@ -9,8 +9,8 @@
  * `hasOwnProperty` breaks it with a raw TypeError. Pure data work.
  */
 
-type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
+import {isObject} from './format';
+import type {Json} from './format';
 
 /** The deepest JSON nesting a model config may have (Keras' configs of nested models stay under 40). */
 export const MAX_CONFIG_DEPTH = 100;

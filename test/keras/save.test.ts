@@ -10,9 +10,12 @@ import * as path from 'path';
 
 import {unzipSync} from 'fflate';
 
-import * as dp from '../../index';
-import {readH5} from '../../src/keras/h5';
-import {seed32} from '../../src/keras/export';
+import * as core from '../../index';
+import * as keras from '../../keras';
+
+const dp = {...core, ...keras};
+import {readH5} from '../../keras/h5';
+import {seed32} from '../../keras/export';
 import {tf} from '../utils/tf';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'keras');

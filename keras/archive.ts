@@ -9,7 +9,7 @@
  */
 import {Inflate, strToU8, zipSync} from 'fflate';
 
-import {crc32} from '../internal/crc32';
+import {crc32} from '../src/internal/crc32';
 
 export {crc32};
 

@@ -6,7 +6,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-import {DropPath, StochasticDepth, loadKerasModel} from '../../index';
+import {DropPath, StochasticDepth} from '../../index';
+import {loadKerasModel} from '../../keras';
 import {tf} from '../utils/tf';
 import {runNode} from '../utils/run_node';
 
@@ -106,7 +107,7 @@ describe('a .keras file is untrusted input: each broken file gives its own clear
   });
 
   test('a damaged HDF5 file costs one clear error and nothing on stderr (the HDF5 library\'s own error stack is kept off it)', () => {
-    const r = runNode(['-e', `require('./dist/index.js').loadKerasModel(${JSON.stringify(broken('bad_h5.keras'))})` +
+    const r = runNode(['-e', `require('./dist/keras/index.js').loadKerasModel(${JSON.stringify(broken('bad_h5.keras'))})` +
       '.then(() => process.exit(3), (e) => { console.log(e.message); })']);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/model\.weights\.h5 could not be read as HDF5/);

@@ -8,7 +8,7 @@
  * collected and refused in one error — never a silently different model.
  */
 import type {H5WriteDataset} from './h5';
-import {dropFields, h5GroupNamer, isObject, Refusals} from './translate';
+import {dropFields, h5GroupNamer, isObject, Refusals} from './format';
 
 type Json = Record<string, unknown>;
 

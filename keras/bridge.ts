@@ -7,6 +7,7 @@
  * tf.LayersModel → a `.keras` file that `keras.saving.load_model` opens (with
  * the Python twin `tfjs_drop_path` imported) and that predicts the same.
  */
+import {nodeModule} from '../src/internal/node_modules';
 import {io, tensor} from '@tensorflow/tfjs-core';
 import type {Tensor} from '@tensorflow/tfjs-core';
 import {layers as tfLayers, models} from '@tensorflow/tfjs-layers';
@@ -16,15 +17,15 @@ import '../layers/drop_path';
 import '../layers/keras_layers';
 import '../layers/keras_stochastic_depth';
 import {guardStridedPointwiseConvs} from '../layers/conv_guard';
-import {allNestedLayers} from './find_layers';
-import {readKerasArchive, writeKerasArchive} from '../src/keras/archive';
-import {MAX_TIMEOUT_MS, readH5, writeH5} from '../src/keras/h5';
-import {checkDepth, checkTopology, MAX_CONFIG_DEPTH} from '../src/keras/graph';
-import {exportKerasModel} from '../src/keras/export';
+import {allNestedLayers} from '../models/find_layers';
+import {readKerasArchive, writeKerasArchive} from './archive';
+import {MAX_TIMEOUT_MS, readH5, writeH5} from './h5';
+import {checkDepth, checkTopology, MAX_CONFIG_DEPTH} from './graph';
+import {exportKerasModel} from './export';
 import {version} from '../src/version';
-import type {H5Dataset} from '../src/keras/h5';
-import {translateKerasConfig} from '../src/keras/translate';
-import type {WeightPlanEntry} from '../src/keras/translate';
+import type {H5Dataset} from './h5';
+import {translateKerasConfig} from './translate';
+import type {WeightPlanEntry} from './translate';
 import {runningInNode} from '../src/internal/node_compat';
 import {writeFileAtomic} from '../src/internal/files';
 import {checkKeys, checkLimit, describe} from '../src/internal/validate';
@@ -107,7 +108,7 @@ const sizeText = (n: number) => (n >= MiB ? `${(n / MiB).toFixed(1)} MiB` : `${n
  * a device is refused rather than waited on) no larger than `max`.
  */
 export async function readLocalFile(file: string, max: number, what: string, option: string): Promise<Uint8Array> {
-  const fs = await import('fs');
+  const fs = nodeModule('fs');
   let handle: import('fs').promises.FileHandle;
   try {
     handle = await fs.promises.open(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
@@ -134,7 +135,7 @@ export async function readLocalFile(file: string, max: number, what: string, opt
 
 /** The path of a file:// URL, with an error naming the URL when it is not one this machine can open. */
 async function fileUrlPath(source: string, who = 'loadKerasModel'): Promise<string> {
-  const {fileURLToPath} = await import('url');
+  const {fileURLToPath} = nodeModule('url');
   try {
     return fileURLToPath(source);
   } catch (e) {
@@ -446,7 +447,7 @@ const DTYPE_BYTES: Record<string, number> = {float32: 4, int32: 4, bool: 1, uint
 export async function loadTfjsModelFile(modelJson: string, limits: ModelFileLimits = {}): Promise<LayersModel> {
   const where = `tfjs-to-keras('${modelJson}')`;
   const o = modelFileLimits(checkKeys(limits, LIMIT_KEYS, 'loadTfjsModelFile(path, limits)'), 'loadTfjsModelFile');
-  const [fs, path] = await Promise.all([import('fs'), import('path')]);
+  const [fs, path] = [nodeModule('fs'), nodeModule('path')];
   const fail = (why: string) => new Error(`${where}: ${why}.`);
   let model: LayersModel | null = null;
   try {
