@@ -40,6 +40,9 @@ async function main(args) {
   process.stderr.write(`  ${model.layers.length} layers, ${model.countParams()} parameters (${seconds()} s); writing ${out}…\n`);
   const bytes = await dp.saveKerasModel(model, out);
   console.log(`wrote ${out} (${(bytes.length / 2 ** 20).toFixed(1)} MB) in ${seconds()} s`);
+  // Without the twin, Keras only says "<class Functional> could not be deserialized".
+  process.stderr.write('  open it in Keras 3 with the Python twin imported first: pip install tfjs_drop_path (python/ of ' +
+    'this package\'s repository), then import tfjs_drop_path; keras.saving.load_model(...)\n');
   return 0;
 }
 

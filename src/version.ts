@@ -1,2 +1,2 @@
-/** The version of tfjs-drop-path (tested against package.json). */
+/** The version of tfjs-drop-path: written from package.json by scripts/sync-version.js. */
 export const version = '0.4.0';

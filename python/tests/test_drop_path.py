@@ -76,13 +76,52 @@ def test_rate_is_a_variable_a_schedule_changes_inside_fit_and_the_model_saves(tm
 
     class Halve(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
-            layer.rate.assign(0.2 / (epoch + 1))
+            layer.rate = 0.2 / (epoch + 1)  # a property over the rate variable
 
     x = np.random.default_rng(0).normal(size=(32, 4)).astype("float32")
     model.fit(x, x, epochs=2, verbose=0, callbacks=[Halve()])
-    assert abs(float(keras.ops.convert_to_numpy(layer.rate)) - 0.1) < 1e-7
+    assert abs(layer.rate - 0.1) < 1e-7
     path = tmp_path / "m.keras"
     model.save(path)
     loaded = keras.saving.load_model(path)
     np.testing.assert_allclose(keras.ops.convert_to_numpy(loaded(x)), keras.ops.convert_to_numpy(model(x)), atol=1e-6)
     assert loaded.get_layer("dp").get_config()["rate"] == pytest.approx(0.1)
+
+
+def test_rate_is_a_property_over_the_variable():
+    layer = DropPath(rate=0.2, name="dp")
+    variable = layer.rate_variable
+    layer.rate = 0.3
+    assert layer.rate_variable is variable  # assigning the rate keeps the variable compiled steps read
+    assert layer.rate == pytest.approx(0.3)
+    assert float(keras.ops.convert_to_numpy(variable)) == pytest.approx(0.3)
+    assert layer.get_config()["rate"] == pytest.approx(0.3)
+    with pytest.raises(ValueError, match=r"DropPath 'dp': rate must be a number in \[0, 1\], but received 1.5"):
+        layer.rate = 1.5
+    assert layer.rate == pytest.approx(0.3)
+
+
+def test_stochastic_residual_checks_that_branch_and_shortcut_shapes_agree():
+    from tfjs_drop_path import StochasticResidual
+
+    block = StochasticResidual(branch=keras.layers.Dense(3), rate=0.1, name="block")
+    with pytest.raises(ValueError, match=r"StochasticResidual 'block': the branch gives shape \(None, 3\) but the identity "
+                                         r"shortcut gives \(None, 4\)"):
+        block.build((None, 4))
+    ok = StochasticResidual(branch=keras.layers.Dense(3), shortcut=keras.layers.Dense(3), rate=0.1)
+    ok.build((None, 4))
+    assert ok.built
+
+
+def test_stochastic_residual_from_config_deserializes_children_with_custom_objects():
+    from tfjs_drop_path import StochasticResidual
+
+    class Doubler(keras.layers.Layer):  # a user's own layer, known only through custom_objects
+        def call(self, x):
+            return 2 * x
+
+    config = StochasticResidual(branch=Doubler(name="double"), rate=0.25, name="block").get_config()
+    block = StochasticResidual.from_config(config, custom_objects={"Doubler": Doubler})
+    assert isinstance(block.branch, Doubler) and block.rate == pytest.approx(0.25)
+    x = np.ones((2, 3), "float32")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(block(x)), 3 * x)

@@ -87,13 +87,13 @@ class DropPathScheduler(keras.callbacks.Callback):
                              f"at t={t}, batch={batch}.")
         self.current_rate = rate
         for layer, share, _ in self._targets:
-            layer.rate.assign(min(1.0, rate * share))
+            layer.rate_variable.assign(min(1.0, rate * share))
 
     def on_train_begin(self, logs=None):
         layers = drop_layers(self.model)
         if not layers:
             raise ValueError(f"DropPathScheduler: model '{self.model.name}' has no DropPath or StochasticResidual layer.")
-        built = [float(keras.ops.convert_to_numpy(layer.rate)) for layer in layers]
+        built = [layer.rate for layer in layers]
         top = max(built)
         self._targets = [(layer, (r / top) if top > 0 else 1.0, r) for layer, r in zip(layers, built)]
         self._steps = self.params.get("steps") if self.params else None
@@ -117,5 +117,5 @@ class DropPathScheduler(keras.callbacks.Callback):
     def restore(self):
         """Gives every layer back the rate it had when training began."""
         for layer, _, built in self._targets:
-            layer.rate.assign(built)
+            layer.rate_variable.assign(built)
         self._targets = []

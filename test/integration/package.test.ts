@@ -19,8 +19,12 @@ function node(args: string[]): string {
   return r.stdout.trim();
 }
 
-test('version constant matches package.json', () => {
+test('one version source: package.json, written into the library and the Python twin by the build', () => {
   expect(version).toBe(pkg.version);
+  expect(fs.readFileSync(path.join(root, 'python', 'tfjs_drop_path', '_version.py'), 'utf8')).toContain(`__version__ = "${pkg.version}"`);
+  expect(fs.readFileSync(path.join(root, 'python', 'pyproject.toml'), 'utf8')).toMatch(/dynamic = \["version"\][\s\S]*attr = "tfjs_drop_path\._version\.__version__"/);
+  expect(pkg.scripts.build).toMatch(/^node scripts\/sync-version\.js && /);
+  expect(pkg.scripts.version).toMatch(/sync-version/);
 });
 
 test('tfjs is a peer dependency, never a dependency', () => {
