@@ -15,8 +15,8 @@ export type {DropPathOptions} from './src/ops/drop_path';
 export {DropPath} from './layers/drop_path';
 export type {DropPathArgs} from './layers/drop_path';
 export {StochasticResidual} from './layers/stochastic_residual';
-export type {DropStrategy, StochasticResidualArgs} from './layers/stochastic_residual';
-export type {DropMode} from './src/internal/validate';
+export type {StochasticResidualArgs} from './layers/stochastic_residual';
+export type {DropMode, DropSettings, DropStrategy} from './src/types';
 export {version} from './src/version';
 
 export {bottleneck, convBnAct, planResNet, resnet} from './models/builders';

@@ -1,6 +1,6 @@
 /**
  * The `.keras` archive (Keras 3): a zip of `config.json`, `metadata.json` and
- * `model.weights.h5`. Untrusted input: the zip's central directory is read
+ * `model.weights.h5` (metadata.json, Keras' version and date, is not read). Untrusted input: the zip's central directory is read
  * first and every size it declares is checked against the limits and the
  * bytes the archive holds before anything is inflated; an entry is inflated
  * into a buffer of its declared size and must end exactly there with its
@@ -16,8 +16,6 @@ export {crc32};
 /** The parts of a `.keras` file this package reads. */
 export interface KerasArchive {
   config: Record<string, unknown>;
-  /** `metadata.json` (keras_version, date_saved), or null when the archive has none. */
-  metadata: Record<string, unknown> | null;
   /** The bytes of `model.weights.h5`. */
   weights: Uint8Array;
   /** The size of config.json in bytes (values a config holds bound the weights it may build). */
@@ -206,12 +204,10 @@ export function readKerasArchive(bytes: Uint8Array, where: string, limits: Archi
   };
   // JSON text deflates 10–50×, so the configs are bounded by size alone; the weights also by their expansion.
   const configEntry = checked('config.json', limits.maxConfigBytes, 'maxConfigBytes', false) as ZipEntry;
-  const metadataEntry = checked('metadata.json', Math.min(limits.maxConfigBytes, MiB), 'maxConfigBytes', false);
   const weightsEntry = checked('model.weights.h5', limits.maxWeightsBytes, 'maxWeightsBytes', true) as ZipEntry;
   const configBytes = entryBytes(bytes, configEntry, where);
   return {
     config: parseJson(configBytes, 'config.json', where),
-    metadata: metadataEntry ? parseJson(entryBytes(bytes, metadataEntry, where), 'metadata.json', where) : null,
     weights: entryBytes(bytes, weightsEntry, where),
     configBytes: configBytes.length,
   };

@@ -18,7 +18,9 @@ import {scaledOutputLayer, withOutputScale} from './fast_layers';
 type Layer = InstanceType<typeof layers.Layer>;
 
 /** How a drop is carried out. */
-export type DropStrategy = 'skip' | 'mask';
+import type {DropStrategy} from '../src/types';
+
+export type {DropStrategy};
 const STRATEGIES: readonly DropStrategy[] = ['skip', 'mask'];
 
 /** Arguments of {@link StochasticResidual}: the drop settings (rate, mode, scaleByKeep, seed), the block and the usual layer args. */
@@ -66,23 +68,19 @@ function layerNames(layer: Layer): string[] {
 }
 
 /**
- * `shortcut + scatter(indices, branchRows · scale)` with a hand-written
- * gradient: the gradient of the shortcut is dy, that of the branch rows is
- * gather(dy, rows) · scale. tf.scatterND has no gradient of its own; this is
- * also fewer full-size ops than a gather/concat merge.
+ * `shortcut + scatter(indices, branchRows)` with a hand-written gradient: the
+ * gradient of the shortcut is dy, that of the branch rows gather(dy, rows).
+ * tf.scatterND has no gradient of its own; this is also fewer full-size ops
+ * than a gather/concat merge. (The branch rows come already scaled.)
  */
-function mergeRows(shortcut: Tensor, branchRows: Tensor, indices: Tensor, scale: number): Tensor {
+function mergeRows(shortcut: Tensor, branchRows: Tensor, indices: Tensor): Tensor {
   const k = shortcut.dtype === 'float32' ? tensorflowKernels('scatterAdd') : null;
   const merge = customGrad(((s: Tensor, b: Tensor, save: GradSaveFunc) => {
     save([indices]);
-    const scaled = scale === 1 ? b : mul(b, scale);
     return {
       // One TensorScatterAdd on tfjs-node; a scatter and an add elsewhere.
-      value: k ? tensorScatterAdd(k, s, indices, scaled) : add(s, scatterND(indices, scaled, s.shape)),
-      gradFunc: (dy: Tensor, saved: Tensor[]) => {
-        const g = gather(dy, reshape(saved[0] as Tensor, [-1]));
-        return [dy, scale === 1 ? g : mul(g, scale)];
-      },
+      value: k ? tensorScatterAdd(k, s, indices, b) : add(s, scatterND(indices, b, s.shape)),
+      gradFunc: (dy: Tensor, saved: Tensor[]) => [dy, gather(dy, reshape(saved[0] as Tensor, [-1]))],
     };
   }) as unknown as Parameters<typeof customGrad>[0]);
   return (merge as unknown as (s: Tensor, b: Tensor) => Tensor)(shortcut, branchRows);
@@ -335,7 +333,7 @@ export class StochasticResidual extends DropLayerBase {
       if (rows.length === 0) return this.dropAll(shortcut);
       if (rows.length === batch) return add(shortcut, this.runScaledBranch(x, kwargs, scale));
       const indices = tensor2d(rows, [rows.length, 1], 'int32');
-      return mergeRows(shortcut, this.runScaledBranch(gatherRows(x, indices), kwargs, scale), indices, 1);
+      return mergeRows(shortcut, this.runScaledBranch(gatherRows(x, indices), kwargs, scale), indices);
     });
   }
 

@@ -18,20 +18,11 @@ import seedrandom from 'seedrandom';
 
 import {RateOverride} from './rate_override';
 import {checkBoolean, checkMode, checkRate, checkSeed, optional} from './validate';
-import type {DropMode} from './validate';
+import type {DropMode, DropSettings} from '../types';
+
+export type {DropSettings};
 
 /** The drop settings a layer takes at construction. */
-export interface DropSettings {
-  /** Probability of dropping a sample's branch, in [0, 1]. Writable later as `layer.rate`. */
-  rate: number;
-  /** 'row' (default): one draw per sample; 'batch': one draw per call for the whole batch. */
-  mode?: DropMode;
-  /** Scale kept samples by 1/(1 − rate) (default true), so inference is the identity. */
-  scaleByKeep?: boolean;
-  /** Seed of the layer's decision stream: the same drops run to run, new drops every call. */
-  seed?: number;
-}
-
 /** What code that inspects a model reads from any drop layer of this package. */
 export interface DropControls {
   readonly name: string;

@@ -4,7 +4,9 @@
  */
 import type {Tensor} from '@tensorflow/tfjs-core';
 
-export type DropMode = 'row' | 'batch';
+import type {DropMode} from '../types';
+
+export type {DropMode};
 export const DROP_MODES: readonly DropMode[] = ['row', 'batch'];
 
 /** Renders a received value for an error message. */
