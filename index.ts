@@ -33,8 +33,8 @@ export {trainingPaths, useFastBlocks} from './models/fast_blocks';
 export {LayerScale, Normalization} from './layers/keras_layers';
 export {FixedDropout, StochasticDepth} from './layers/keras_stochastic_depth';
 export type {TrainingPathReport, TrainingPathRow} from './models/fast_blocks';
-export {setFastTraining, trainingPath} from './layers/fast_layers';
-export type {TrainingPath} from './layers/fast_layers';
+export {setFastTraining, trainingPath} from './layers/training_paths';
+export type {TrainingPath} from './layers/training_paths';
 export type {DropPathRow, DropPathSummary} from './models/summary';
 export type {DepthSchedule, DepthScheduleName} from './src/schedules';
 

@@ -16,8 +16,7 @@ import type {LayersModel} from '@tensorflow/tfjs-layers';
 import '../layers/drop_path';
 import '../layers/keras_layers';
 import '../layers/keras_stochastic_depth';
-import {guardStridedPointwiseConvs} from '../layers/conv_guard';
-import {allNestedLayers} from '../models/find_layers';
+import {prepareModelTraining} from '../models/fast_blocks';
 import {readKerasArchive, writeKerasArchive} from './archive';
 import {MAX_TIMEOUT_MS, readH5, writeH5} from './h5';
 import {checkDepth, checkTopology, MAX_CONFIG_DEPTH} from './graph';
@@ -354,7 +353,7 @@ export async function loadKerasModel(source: KerasSource, opts?: LoadKerasOption
     // The weights a config may build: those the file holds, and values written in the config itself (Normalization's mean).
     model = await buildWithinBudget(translated.topology, values + Math.ceil(archive.configBytes / 2), where);
     assignWeights(model, translated.weights, datasets, where, note);
-    guardStridedPointwiseConvs(allNestedLayers(model)); // strided 1×1 convs would crash tfjs-node's gradient (conv_guard)
+    prepareModelTraining(model, false); // stock training until useFastBlocks; strided 1×1 convs guarded (a crash otherwise)
     return model;
   } catch (e) {
     model?.dispose();

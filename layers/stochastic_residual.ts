@@ -13,7 +13,7 @@ import {exactlyOne, isTraining} from '../src/internal/tensors';
 import {checkInput, describe, optional} from '../src/internal/validate';
 import {maskRows} from '../src/ops/drop_path';
 import {tensorScatterAdd, tensorflowKernels} from '../src/internal/tf_kernels';
-import {scaledOutputLayer, withOutputScale} from './fast_layers';
+import {scaledOutputLayer, withOutputScale} from './training_paths';
 
 type Layer = InstanceType<typeof layers.Layer>;
 

@@ -6,9 +6,8 @@
 import {initializers, input, layers, model} from '@tensorflow/tfjs-layers';
 import type {LayersModel, SymbolicTensor} from '@tensorflow/tfjs-layers';
 
-import {guardStridedPointwiseConv} from '../layers/conv_guard';
 import {DropPath} from '../layers/drop_path';
-import {fastTrainingBlocker, setFastTraining} from '../layers/fast_layers';
+import {prepareTraining} from '../layers/training_paths';
 import {StochasticResidual} from '../layers/stochastic_residual';
 import type {DropStrategy} from '../layers/stochastic_residual';
 import {deriveSeed} from '../src/internal/seeds';
@@ -171,7 +170,7 @@ function checkFastPath(value: unknown, where: string): boolean {
 /** A stock tf.layers Activation, on the fast training path when asked and when it has one. */
 function activationLayer(activation: Activation, name: string | undefined, fast: boolean) {
   const layer = layers.activation({activation, name});
-  if (fast && fastTrainingBlocker(layer) === null) setFastTraining(layer, true);
+  prepareTraining(layer, fast);
   return layer;
 }
 
@@ -201,15 +200,16 @@ export function convBnAct(x: SymbolicTensor, args: ConvBnActArgs): SymbolicTenso
     filters, kernelSize, strides, padding: 'same', useBias: false, name: layerName(name, 'conv'),
     kernelInitializer: initializers.heNormal({seed}),
   });
-  guardStridedPointwiseConv(conv); // a strided 1×1 (projection shortcut) would crash tfjs-node's gradient: see conv_guard
   let y = conv.apply(x) as SymbolicTensor;
   const momentum = optional(args.bnMomentum, 0.9, `${where}: bnMomentum`);
   if (typeof momentum !== 'number' || !(momentum >= 0 && momentum < 1)) {
     throw new Error(`${where}: bnMomentum must be a number in [0, 1), but received ${describe(momentum)}.`);
   }
   const fast = checkFastPath(args.fastPath, where);
+  // How each layer trains (the crash guard for a strided 1×1, the fast path): layers/training_paths.
+  prepareTraining(conv, fast);
   const bn = layers.batchNormalization({name: layerName(name, 'bn'), gammaInitializer: optional(args.gammaInitializer, 'ones', `${where}: gammaInitializer`), momentum});
-  if (fast) setFastTraining(bn, true);
+  prepareTraining(bn, fast);
   y = bn.apply(y) as SymbolicTensor;
   const activation = args.activation === undefined ? 'relu' : args.activation;
   if (activation !== null) {

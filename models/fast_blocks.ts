@@ -9,9 +9,8 @@
 import {getBackend} from '@tensorflow/tfjs-core';
 import {layers} from '@tensorflow/tfjs-layers';
 
-import {guardStridedPointwiseConvs} from '../layers/conv_guard';
-import {fastTrainingBlocker, setFastTraining, trainingPath, trainingPathReason} from '../layers/fast_layers';
-import type {TrainingPath} from '../layers/fast_layers';
+import {prepareTraining, trainingPath, trainingPathReason} from '../layers/training_paths';
+import type {TrainingPath} from '../layers/training_paths';
 import {describe} from '../src/internal/validate';
 import {allNestedLayers} from './find_layers';
 
@@ -86,12 +85,17 @@ export function useFastBlocks(model: Layer, enabled = true): TrainingPathReport 
   if (typeof enabled !== 'boolean') {
     throw new Error(`useFastBlocks: enabled must be a boolean, but received ${describe(enabled)}.`);
   }
-  // The crash guard is not a speed-up: it stays on when the fast path is switched off.
-  guardStridedPointwiseConvs(allNestedLayers(root));
-  for (const layer of allNestedLayers(root)) {
-    if (CANDIDATES.has(layer.getClassName()) && (!enabled || fastTrainingBlocker(layer) === null)) {
-      setFastTraining(layer, enabled);
-    }
-  }
+  prepareModelTraining(root, enabled);
   return trainingPaths(root);
+}
+
+/**
+ * The one call that prepares a whole model's training (every nested layer
+ * through `prepareTraining`): the crash guard always, the fast path where
+ * `fast` says (a boolean, or per layer). The builders' models, pruned models,
+ * loaded Keras models (`fast` false: they train stock until `useFastBlocks`)
+ * and `useFastBlocks` all go through it.
+ */
+export function prepareModelTraining(model: Layer, fast: boolean | ((layer: Layer) => boolean)): void {
+  for (const layer of allNestedLayers(model)) prepareTraining(layer, typeof fast === 'function' ? fast(layer) : fast);
 }

@@ -7,8 +7,8 @@ import {serialization} from '@tensorflow/tfjs-core';
 import type {Tensor} from '@tensorflow/tfjs-core';
 import {LayersModel, Sequential, layers} from '@tensorflow/tfjs-layers';
 
-import {guardStridedPointwiseConvs} from '../layers/conv_guard';
-import {fastTrainingBlocker, setFastTraining, usesFastTraining} from '../layers/fast_layers';
+import {usesFastTraining} from '../layers/training_paths';
+import {prepareModelTraining} from './fast_blocks';
 import {StochasticResidual} from '../layers/stochastic_residual';
 import {allNestedLayers, findDropLayers, nestedLayers} from './find_layers';
 import type {DropLayer} from './find_layers';
@@ -303,9 +303,6 @@ function rebuild(model: LayersModel, config: serialization.ConfigDict, extracted
   // The pruned model's layers are new stock instances: give each the training path its original had, and the
   // strided 1×1 convolutions (a kept projection shortcut) the crash guard.
   const fast = new Set(allNestedLayers(model).filter(usesFastTraining).map((l) => l.name));
-  for (const layer of allNestedLayers(pruned)) {
-    if (fast.has(layer.name) && fastTrainingBlocker(layer) === null) setFastTraining(layer, true);
-  }
-  guardStridedPointwiseConvs(allNestedLayers(pruned));
+  prepareModelTraining(pruned, (layer) => fast.has(layer.name));
   return pruned;
 }

@@ -1,7 +1,7 @@
 import {layers} from '@tensorflow/tfjs-layers';
 
-import {trainingPath} from '../layers/fast_layers';
-import type {TrainingPath} from '../layers/fast_layers';
+import {trainingPath} from '../layers/training_paths';
+import type {TrainingPath} from '../layers/training_paths';
 import {StochasticResidual} from '../layers/stochastic_residual';
 import {allNestedLayers} from './find_layers';
 import {analyzeBlocks} from './prune';

@@ -4,7 +4,7 @@
  * steps) and the moving statistics; the layers stay stock classes on save.
  */
 import '../../index';
-import {scaledOutputLayer, setFastTraining, trainingPath, usesFastTraining, withOutputScale} from '../../layers/fast_layers';
+import {scaledOutputLayer, setFastTraining, trainingPath, usesFastTraining, withOutputScale} from '../../layers/training_paths';
 import * as fusedAct from '../../src/ops/fused_activation';
 import * as fused from '../../src/ops/fused_batch_norm';
 import {saveToMemory} from '../utils/io';

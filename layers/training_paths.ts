@@ -1,13 +1,23 @@
 /**
- * Fast training calls for stock tfjs-layers instances (issue 11): a
- * `BatchNormalization` (one fused batch-norm kernel each way on tfjs-node)
- * and an `Activation` 'relu' (one fused gradient kernel). The layer
- * stays what it is — its class, config and weights — so a saved model is a
- * stock model; only this instance's training call changes, and inference is
- * the stock call. Nothing is replaced globally.
+ * How each layer trains on this backend, decided in one place. A stock
+ * tfjs-layers instance keeps its class, config and weights (a saved model is
+ * a stock model); only that instance's training call may change, and its
+ * inference is the stock call. Nothing is replaced globally.
+ *
+ * - The fast path (issue 11): a `BatchNormalization` trains with one fused
+ *   batch-norm kernel each way on tfjs-node, an `Activation` 'relu' with one
+ *   fused gradient kernel ('fused'; on other backends the same semantics
+ *   with tfjs ops, 'portable'); otherwise tfjs-layers' own call ('stock').
+ * - The crash guard (below): a strided 1×1 Conv2D trains through a strided
+ *   slice and a stride-1 convolution, on every model, fast or not.
+ *
+ * `prepareTraining(layer, fast)` is the one call that applies both; the
+ * builders, pruning, the loaders and `useFastBlocks` all go through it, and
+ * `trainingPath` reads the same state.
  */
-import {mul, sub, tidy} from '@tensorflow/tfjs-core';
-import type {Tensor, Tensor1D} from '@tensorflow/tfjs-core';
+
+import {add, conv2d, getBackend, mul, pad, reshape, slice, sub, tidy} from '@tensorflow/tfjs-core';
+import type {Tensor, Tensor1D, Tensor4D} from '@tensorflow/tfjs-core';
 import {layers} from '@tensorflow/tfjs-layers';
 import type {LayerVariable} from '@tensorflow/tfjs-layers';
 import type {Kwargs} from '@tensorflow/tfjs-layers/dist/types';
@@ -168,4 +178,104 @@ export function setFastTraining(layer: Layer, enabled: boolean): void {
     layer.call = fastActivationCall(layer, activationName(layer) as FusedActivationName, stock);
     switched.set(layer, 'activationGrad');
   }
+}
+
+/* ---- The crash guard for strided 1×1 convolutions. ---- */
+
+/*
+ * A guard for a crash of tfjs-node: the gradient of a 1×1 convolution with a
+ * stride above 1 (a ResNet projection shortcut) corrupts the heap in the
+ * libtensorflow that @tensorflow/tfjs-node 4.22 ships (oneDNN's
+ * Conv2DBackpropFilter when the stride exceeds the kernel; the process aborts
+ * with "corrupted size vs. prev_size" or "munmap_chunk(): invalid pointer").
+ * For a 1×1 kernel, a strided convolution reads exactly the input pixels
+ * x[:, ::s, ::s, :] (no padding arises for 'same' or 'valid'), so the
+ * guarded layer's training call takes that strided slice and convolves it
+ * with stride 1 — the same arithmetic per output, through kernels that work.
+ * The layer keeps its class, config and weights; inference is the stock call.
+ */
+
+interface StockConv2D extends Layer {
+  kernelSize: number[];
+  strides: number[];
+  dilationRate: number | number[];
+  dataFormat: string;
+  useBias: boolean;
+  kernel: LayerVariable;
+  bias: LayerVariable | null;
+  activation: {apply(x: Tensor): Tensor};
+}
+
+const guarded = new WeakSet<Layer>();
+
+/**
+ * x[:, ::sh, ::sw, :] with ops that have gradients in tfjs (its stridedSlice
+ * has none): pad H and W up to multiples of the strides, fold each stride
+ * into its own axis, keep index 0 of it.
+ */
+function everyStride(x: Tensor4D, [sh, sw]: [number, number]): Tensor4D {
+  const [n, h, w, c] = x.shape;
+  const oh = Math.ceil(h / sh);
+  const ow = Math.ceil(w / sw);
+  const padded = oh * sh === h && ow * sw === w ? x : pad(x, [[0, 0], [0, oh * sh - h], [0, ow * sw - w], [0, 0]]);
+  const folded = reshape(padded, [n, oh, sh, ow, sw, c]);
+  return reshape(slice(folded, [0, 0, 0, 0, 0, 0], [n, oh, 1, ow, 1, c]), [n, oh, ow, c]);
+}
+
+/** Whether `layer` is a Conv2D whose gradient the guard reroutes: a 1×1 kernel, a stride above 1, no dilation, channels last. */
+export function needsConvGuard(layer: Layer): boolean {
+  if (layer.getClassName() !== 'Conv2D') return false;
+  const conv = layer as StockConv2D;
+  const dilation = Array.isArray(conv.dilationRate) ? conv.dilationRate : [conv.dilationRate];
+  return conv.kernelSize.every((k) => k === 1) && conv.strides.some((s) => s > 1) && dilation.every((d) => d === 1) &&
+    conv.dataFormat === 'channelsLast';
+}
+
+/** Whether `layer`'s training calls go through the guard. */
+export function isConvGuarded(layer: Layer): boolean {
+  return guarded.has(layer);
+}
+
+/**
+ * Guards one layer (a no-op for a layer that does not need it, or that is
+ * guarded already). Returns whether the layer is guarded.
+ */
+export function guardStridedPointwiseConv(layer: Layer): boolean {
+  if (!needsConvGuard(layer)) return false;
+  if (guarded.has(layer)) return true;
+  const conv = layer as StockConv2D;
+  const stock = layer.call;
+  layer.call = function guardedCall(this: Layer, inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor | Tensor[] {
+    if (kwargs?.training !== true || getBackend() !== 'tensorflow') return stock.call(this, inputs, kwargs);
+    return tidy(() => {
+      const x = exactlyOne(inputs, `Conv2D '${conv.name}'`) as Tensor4D;
+      const picked = everyStride(x, conv.strides as [number, number]);
+      let y: Tensor = conv2d(picked, conv.kernel.read() as Tensor4D, 1, 'valid');
+      if (conv.useBias && conv.bias) y = add(y, conv.bias.read());
+      return conv.activation.apply(y);
+    });
+  };
+  guarded.add(layer);
+  return true;
+}
+
+/** Guards every layer of `all` that needs it; returns how many are guarded. */
+export function guardStridedPointwiseConvs(all: Iterable<Layer>): number {
+  let n = 0;
+  for (const layer of all) if (guardStridedPointwiseConv(layer)) n++;
+  return n;
+}
+
+/**
+ * The one decision of how `layer` trains: the crash guard when it needs it
+ * (always: it is not a speed-up), and the fast path when `fast` is true and
+ * the layer can take it (false switches it back to the stock call). Layers
+ * that neither concerns are left alone.
+ */
+export function prepareTraining(layer: Layer, fast: boolean): void {
+  if (needsConvGuard(layer)) guardStridedPointwiseConv(layer);
+  const cls = layer.getClassName();
+  if (cls !== 'BatchNormalization' && cls !== 'Activation') return;
+  if (!fast) setFastTraining(layer, false);
+  else if (fastTrainingBlocker(layer) === null) setFastTraining(layer, true);
 }

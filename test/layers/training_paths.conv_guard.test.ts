@@ -6,7 +6,7 @@
  */
 import * as dp from '../../index';
 import * as keras from '../../keras';
-import {guardStridedPointwiseConv, isConvGuarded, needsConvGuard} from '../../layers/conv_guard';
+import {guardStridedPointwiseConv, isConvGuarded, needsConvGuard} from '../../layers/training_paths';
 import {allNestedLayers} from '../../models/find_layers';
 import {onBackend, tensorCounts, tf} from '../utils/tf';
 
