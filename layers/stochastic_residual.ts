@@ -14,6 +14,7 @@ import {checkInput, describe, optional} from '../src/internal/validate';
 import {maskRows} from '../src/ops/drop_path';
 import {tensorScatterAdd, tensorflowKernels} from '../src/internal/tf_kernels';
 import {scaledOutputLayer, withOutputScale} from './training_paths';
+import {allNames, connectedLayers} from '../src/internal/walk';
 
 type Layer = InstanceType<typeof layers.Layer>;
 
@@ -42,29 +43,6 @@ function checkStrategy(strategy: unknown, where: string): DropStrategy {
     throw new Error(`${where} must be one of 'skip', 'mask', but received ${describe(strategy)}.`);
   }
   return strategy as DropStrategy;
-}
-
-/** Every layer of the graphs `start` is part of (through its inbound and outbound nodes). */
-function connectedLayers(start: Layer): Set<Layer> {
-  const seen = new Set<Layer>([start]);
-  const stack = [start];
-  while (stack.length > 0) {
-    const layer = stack.pop() as Layer;
-    const next = [...layer.inboundNodes.flatMap((n) => n.inboundLayers), ...layer.outboundNodes.map((n) => n.outboundLayer)];
-    for (const l of next) {
-      if (l && !seen.has(l)) {
-        seen.add(l);
-        stack.push(l);
-      }
-    }
-  }
-  return seen;
-}
-
-/** Every layer name under `layer` (itself, and the layers of a nested model). */
-function layerNames(layer: Layer): string[] {
-  const inner = (layer as {layers?: Layer[]}).layers;
-  return [layer.name, ...(Array.isArray(inner) ? inner.flatMap(layerNames) : [])];
 }
 
 /**
@@ -152,7 +130,7 @@ export class StochasticResidual extends DropLayerBase {
     this.shortcut = args.shortcut ?? null;
     this.currentStrategy = checkStrategy(optional(args.strategy, 'skip', 'StochasticResidual: strategy'), 'StochasticResidual: strategy');
     // Weights are saved by name: two sub-layers with one name save, then fail to load.
-    const names = [...layerNames(this.branch), ...(this.shortcut ? layerNames(this.shortcut) : [])];
+    const names = [...allNames(this.branch), ...(this.shortcut ? allNames(this.shortcut) : [])];
     const dup = names.find((n, i) => names.indexOf(n) !== i);
     if (dup !== undefined) {
       throw new Error(`StochasticResidual: the branch and shortcut must have distinct layer names (their weights ` +

@@ -28,6 +28,7 @@ import {batchNormTrain} from '../src/ops/fused_batch_norm';
 import {kernelStatus} from '../src/internal/tf_kernels';
 import type {KernelFamily} from '../src/internal/tf_kernels';
 import {exactlyOne} from '../src/internal/tensors';
+import {callCount} from '../src/internal/walk';
 
 type Layer = InstanceType<typeof layers.Layer>;
 type Call = Layer['call'];
@@ -135,7 +136,7 @@ function fastActivationCall(layer: Layer, name: FusedActivationName, stock: Call
 export function scaledOutputLayer(model: Layer): Layer | null {
   const outputs = (model as {outputs?: {sourceLayer: Layer}[]}).outputs;
   const last = Array.isArray(outputs) && outputs.length === 1 ? outputs[0]?.sourceLayer : undefined;
-  if (!last || switched.get(last) !== 'batchNorm' || last.inboundNodes.length !== 1) return null;
+  if (!last || switched.get(last) !== 'batchNorm' || callCount(last) !== 1) return null;
   return last;
 }
 

@@ -10,7 +10,10 @@ import {LayersModel, Sequential, layers} from '@tensorflow/tfjs-layers';
 import {usesFastTraining} from '../layers/training_paths';
 import {prepareModelTraining} from './fast_blocks';
 import {StochasticResidual} from '../layers/stochastic_residual';
-import {allNestedLayers, findDropLayers, nestedLayers} from './find_layers';
+import {allNestedLayers} from './find_layers';
+import {analyzeBlocks, isContainer} from './blocks';
+import type {BlockInfo} from './blocks';
+import {ownedLayers, owners} from '../src/internal/walk';
 import type {DropLayer} from './find_layers';
 import {checkKeys, describe, optional} from '../src/internal/validate';
 
@@ -32,57 +35,6 @@ export function keepEvery(n: number): (index: number) => boolean {
     throw new Error(`keepEvery: n must be a positive integer, but received ${describe(n)}.`);
   }
   return (index) => index % n === 0;
-}
-
-/** One drop layer of a model and whether pruneBlocks can remove its branch. */
-export interface BlockInfo {
-  layer: DropLayer;
-  /** Null when removable; otherwise why not. */
-  notRemovable: string | null;
-}
-
-const isContainer = (l: unknown): l is LayersModel =>
-  l instanceof layers.Layer && Array.isArray((l as {layers?: unknown}).layers);
-
-/**
- * Every drop layer of `model` in depth order (the order of `dropPathSummary`
- * and of `keep` indices), each with whether its branch can be removed:
- * - a StochasticResidual applied once, in a functional or Sequential model
- *   (nested ones included): it is replaced by its shortcut (nothing, for the
- *   identity; the projection otherwise);
- * - a DropPath in the design card's residual form — applied once, its output
- *   feeding only a two-input Add — in a functional model: the Add becomes its
- *   other input, and the layers that fed only the DropPath go with it.
- */
-export function analyzeBlocks(model: Layer): BlockInfo[] {
-  const parent = new Map<Layer, Layer>();
-  const visit = (layer: Layer) => {
-    const children = nestedLayers(layer);
-    for (const child of children) {
-      if (child && !parent.has(child)) {
-        parent.set(child, layer);
-        visit(child);
-      }
-    }
-  };
-  visit(model);
-  return findDropLayers(model).map((layer) => ({layer, notRemovable: whyNotRemovable(layer, parent.get(layer))}));
-}
-
-function whyNotRemovable(layer: DropLayer, owner: Layer | undefined): string | null {
-  if (owner instanceof StochasticResidual) return `it is the ${owner.branch === layer ? 'branch' : 'shortcut'} of block '${owner.name}'`;
-  if (!owner || !isContainer(owner)) return 'it is not inside a model';
-  if (layer.inboundNodes.length !== 1) return `it is applied ${layer.inboundNodes.length} times`;
-  if (layer instanceof StochasticResidual) return null;
-  if (owner.getClassName() === 'Sequential') return 'a DropPath in a Sequential model has no residual Add to remove it from';
-  const consumers = layer.outboundNodes.map((n) => n.outboundLayer);
-  const add = consumers[0];
-  if (consumers.length !== 1 || !add || add.getClassName() !== 'Add' || add.inboundNodes.length !== 1 ||
-      add.inboundNodes[0]?.inboundLayers.length !== 2) {
-    return 'its output does not feed exactly one two-input Add (the residual form x + DropPath(branch(x)))';
-  }
-  if (owner.outputs.some((o) => o.sourceLayer === layer)) return 'it is an output of the model';
-  return null;
 }
 
 /**
@@ -123,7 +75,12 @@ export function pruneBlocks(model: LayersModel, args: PruneArgs): LayersModel {
   const config = JSON.parse(JSON.stringify(model.getConfig())) as serialization.ConfigDict;
   config.name = optional(args.name, `${model.name}_pruned`, 'pruneBlocks: name');
   const extracted = new Map<string, Layer>();
-  rewriteContainer(model, config, new Set(removed.map((b) => b.layer as Layer)), extracted);
+  const targets = new Set(removed.map((b) => b.layer as Layer));
+  // The layers that hold a target below them (each target's owners, up to the model): found once, in one walk.
+  const parent = owners(model);
+  const holders = new Set<Layer>();
+  for (const t of targets) for (let p = parent.get(t); p; p = parent.get(p)) holders.add(p);
+  rewriteContainer(model, config, targets, holders, extracted);
   return rebuild(model, config, extracted);
 }
 
@@ -152,32 +109,27 @@ interface FunctionalEntry {name: string; className: string; config: serializatio
 interface SequentialEntry {className: string; config: serialization.ConfigDict}
 interface Nested {className: string; config: serialization.ConfigDict}
 
-/** Whether `layer` holds (below itself) one of `targets`. */
-function holdsAny(layer: Layer, targets: Set<Layer>): boolean {
-  return findDropLayers(layer).some((l) => l !== layer && targets.has(l));
-}
-
 /** Step 2: rewrites `config` (the config of `container`) without the branches of `targets`, recursing into nested models. */
 function rewriteContainer(container: LayersModel, config: serialization.ConfigDict, targets: Set<Layer>,
-    extracted: Map<string, Layer>): void {
+    holders: Set<Layer>, extracted: Map<string, Layer>): void {
   const sequential = container.getClassName() === 'Sequential';
   const entries = config.layers as unknown as (FunctionalEntry | SequentialEntry)[];
   const entryOf = (name: string) => entries.find((e) => ((e as FunctionalEntry).name ?? e.config.name) === name);
-  for (const layer of container.layers) {
-    if (targets.has(layer) || !holdsAny(layer, targets)) continue;
+  for (const layer of ownedLayers(container)) {
+    if (targets.has(layer) || !holders.has(layer)) continue;
     const entry = entryOf(layer.name);
     if (!entry) throw new Error(`pruneBlocks: internal error: no config entry for layer '${layer.name}'.`);
     if (isContainer(layer)) {
-      rewriteContainer(layer, entry.config, targets, extracted);
+      rewriteContainer(layer, entry.config, targets, holders, extracted);
     } else if (layer instanceof StochasticResidual) {
       for (const [child, field] of [[layer.branch, 'branch'], [layer.shortcut, 'shortcut']] as const) {
-        if (child && isContainer(child) && (targets.has(child) || holdsAny(child, targets))) {
-          rewriteContainer(child, (entry.config[field] as unknown as Nested).config, targets, extracted);
+        if (child && isContainer(child) && (targets.has(child) || holders.has(child))) {
+          rewriteContainer(child, (entry.config[field] as unknown as Nested).config, targets, holders, extracted);
         }
       }
     }
   }
-  const mine = container.layers.filter((l) => targets.has(l));
+  const mine = ownedLayers(container).filter((l) => targets.has(l));
   if (mine.length === 0) return;
   if (sequential) {
     rewriteSequential(entries as SequentialEntry[], mine as StochasticResidual[], extracted);
@@ -275,19 +227,17 @@ function rebuild(model: LayersModel, config: serialization.ConfigDict, extracted
   const values = new Map<string, Tensor>(model.weights.map((w) => [w.originalName, w.read()]));
   const set = new Set<string>();
   const tuples: [Layer, Tensor[]][] = [];
-  // A shortcut lifted out of its block may have its weights under new names: copy it whole.
-  const lifted = (layer: Layer) => {
+  // A shortcut lifted out of its block may have its weights under new names: copy it whole (and look no deeper).
+  const liftedFrom = (layer: Layer) => {
     const source = extracted.get(layer.name);
-    if (source && layer.getClassName() === source.getClassName()) {
-      tuples.push([layer, source.getWeights()]);
-      for (const w of layer.weights) set.add(w.originalName);
-    } else if (isContainer(layer)) {
-      layer.layers.forEach(lifted);
-    } else if (layer instanceof StochasticResidual) {
-      [layer.branch, layer.shortcut].forEach((c) => c && lifted(c));
-    }
+    return source && layer.getClassName() === source.getClassName() ? source : undefined;
   };
-  pruned.layers.forEach(lifted);
+  for (const layer of allNestedLayers(pruned, (l) => !liftedFrom(l))) {
+    const source = liftedFrom(layer);
+    if (!source) continue;
+    tuples.push([layer, source.getWeights()]);
+    for (const w of layer.weights) set.add(w.originalName);
+  }
   for (const [layer, weights] of tuples) layer.setWeights(weights);
   for (const w of pruned.weights) {
     if (set.has(w.originalName)) continue;

@@ -2,9 +2,7 @@ import {layers} from '@tensorflow/tfjs-layers';
 
 import {trainingPath} from '../layers/training_paths';
 import type {TrainingPath} from '../layers/training_paths';
-import {StochasticResidual} from '../layers/stochastic_residual';
-import {allNestedLayers} from './find_layers';
-import {analyzeBlocks} from './prune';
+import {analyzeBlocks, blockLayers} from './blocks';
 import {checkKeys} from '../src/internal/validate';
 
 type Layer = InstanceType<typeof layers.Layer>;
@@ -32,38 +30,6 @@ export interface DropPathRow {
 }
 
 const FAST_CANDIDATES = new Set(['BatchNormalization', 'Activation']);
-
-/** The layers feeding `layer` in its model's graph, transitively. */
-function ancestors(layer: Layer): Set<Layer> {
-  const out = new Set<Layer>();
-  const stack = [layer];
-  while (stack.length) {
-    for (const node of (stack.pop() as Layer).inboundNodes) {
-      for (const l of node.inboundLayers) {
-        if (!out.has(l)) {
-          out.add(l);
-          stack.push(l);
-        }
-      }
-    }
-  }
-  return out;
-}
-
-/** The layers of a block's branch (and projection shortcut): nested for StochasticResidual, from the graph for DropPath. */
-function blockLayers(layer: Layer): Layer[] {
-  if (layer instanceof StochasticResidual) return allNestedLayers(layer);
-  const add = layer.outboundNodes.length === 1 ? layer.outboundNodes[0]?.outboundLayer : undefined;
-  const addInputs = add?.getClassName() === 'Add' && add.inboundNodes.length === 1 ? add.inboundNodes[0]?.inboundLayers ?? [] : [];
-  const shortcut = addInputs.find((l) => l !== layer);
-  if (addInputs.length !== 2 || !shortcut) return [];
-  const feedsBranch = ancestors(layer);
-  const feedsShortcut = ancestors(shortcut);
-  // The branch: what feeds the drop but not the shortcut; a projection: what feeds the add's other side but not the branch.
-  const branch = [...feedsBranch].filter((l) => !feedsShortcut.has(l) && l !== shortcut);
-  const projection = [shortcut, ...feedsShortcut].filter((l) => !feedsBranch.has(l));
-  return [...branch, ...projection];
-}
 
 function blockPath(layer: Layer): DropPathRow['trainingPath'] {
   const paths = new Set(blockLayers(layer).filter((l) => FAST_CANDIDATES.has(l.getClassName())).map(trainingPath));
