@@ -1,5 +1,5 @@
-import {add, clone, customGrad, gather, mul, reshape, scatterND, serialization, tensor, tensor2d, tidy, zerosLike} from '@tensorflow/tfjs-core';
-import type {GradSaveFunc, Scalar, Tensor} from '@tensorflow/tfjs-core';
+import {add, clone, gather, mul, reshape, scatterND, serialization, tensor, tensor2d, tidy, zerosLike} from '@tensorflow/tfjs-core';
+import type {Scalar, Tensor} from '@tensorflow/tfjs-core';
 import {layers} from '@tensorflow/tfjs-layers';
 import {SymbolicTensor} from '@tensorflow/tfjs-layers';
 import type {LayerVariable, Shape} from '@tensorflow/tfjs-layers';
@@ -9,8 +9,8 @@ import type {Kwargs, RegularizerFn} from '@tensorflow/tfjs-layers/dist/types';
 import type {DropSettings} from '../src/internal/drop_decision';
 import {deserializeNested, nestConfig, setChildWeights} from '../src/internal/nested';
 import {DropLayerBase} from './drop_layer';
-import {exactlyOne, isTraining} from '../src/internal/tensors';
-import {checkInput, describe, optional} from '../src/internal/validate';
+import {exactlyOne, isTraining, withGradient} from '../src/internal/tensors';
+import {checkInput, checkOneOf, describe, optional} from '../src/internal/validate';
 import {maskRows} from '../src/ops/drop_path';
 import {tensorScatterAdd, tensorflowKernels} from '../src/internal/tf_kernels';
 import {scaledOutputLayer, withOutputScale} from './training_paths';
@@ -39,10 +39,7 @@ export interface StochasticResidualArgs extends LayerArgs, DropSettings {
 }
 
 function checkStrategy(strategy: unknown, where: string): DropStrategy {
-  if (!(STRATEGIES as readonly unknown[]).includes(strategy)) {
-    throw new Error(`${where} must be one of 'skip', 'mask', but received ${describe(strategy)}.`);
-  }
-  return strategy as DropStrategy;
+  return checkOneOf(strategy, STRATEGIES, where);
 }
 
 /**
@@ -53,15 +50,15 @@ function checkStrategy(strategy: unknown, where: string): DropStrategy {
  */
 function mergeRows(shortcut: Tensor, branchRows: Tensor, indices: Tensor): Tensor {
   const k = shortcut.dtype === 'float32' ? tensorflowKernels('scatterAdd') : null;
-  const merge = customGrad(((s: Tensor, b: Tensor, save: GradSaveFunc) => {
+  const merge = withGradient<[Tensor, Tensor]>((s, b, save) => {
     save([indices]);
     return {
       // One TensorScatterAdd on tfjs-node; a scatter and an add elsewhere.
       value: k ? tensorScatterAdd(k, s, indices, b) : add(s, scatterND(indices, b, s.shape)),
       gradFunc: (dy: Tensor, saved: Tensor[]) => [dy, gather(dy, reshape(saved[0] as Tensor, [-1]))],
     };
-  }) as unknown as Parameters<typeof customGrad>[0]);
-  return (merge as unknown as (s: Tensor, b: Tensor) => Tensor)(shortcut, branchRows);
+  });
+  return merge(shortcut, branchRows);
 }
 
 /**
@@ -70,14 +67,14 @@ function mergeRows(shortcut: Tensor, branchRows: Tensor, indices: Tensor): Tenso
  * and transposes) costs several full-size ops.
  */
 function gatherRows(x: Tensor, indices: Tensor): Tensor {
-  const take = customGrad(((t: Tensor, save: GradSaveFunc) => {
+  const take = withGradient<[Tensor]>((t, save) => {
     save([indices]);
     return {
       value: gather(t, reshape(indices, [-1])),
       gradFunc: (dy: Tensor, saved: Tensor[]) => scatterND(saved[0] as Tensor, dy, t.shape),
     };
-  }) as unknown as Parameters<typeof customGrad>[0]);
-  return (take as unknown as (t: Tensor) => Tensor)(x);
+  });
+  return take(x);
 }
 
 /**
@@ -326,14 +323,14 @@ export class StochasticResidual extends DropLayerBase {
   private dropAll(shortcut: Tensor): Tensor {
     const weights = this.branch.trainableWeights.map((w) => w.read());
     if (weights.length === 0) return clone(shortcut);
-    const link = customGrad(((...args: unknown[]) => {
+    const link = withGradient<Tensor[]>((...args) => {
       const [s, ...ws] = args.slice(0, -1) as Tensor[];
       return {
         value: clone(s as Tensor),
         gradFunc: (dy: Tensor) => [dy, ...ws.map((w) => zerosLike(w))],
       };
-    }) as unknown as Parameters<typeof customGrad>[0]);
-    return (link as unknown as (...t: Tensor[]) => Tensor)(shortcut, ...weights);
+    });
+    return link(shortcut, ...weights);
   }
 
   override getConfig(): serialization.ConfigDict {

@@ -11,7 +11,7 @@ import {prepareTraining} from '../layers/training_paths';
 import {StochasticResidual} from '../layers/stochastic_residual';
 import type {DropStrategy} from '../layers/stochastic_residual';
 import {deriveSeed} from '../src/internal/seeds';
-import {checkKeys, checkRate, checkSeed, describe, optional} from '../src/internal/validate';
+import {checkKeys, checkOneOf, checkRate, checkSeed, describe, optional} from '../src/internal/validate';
 import type {DropMode} from '../src/internal/validate';
 import {blockRates} from '../src/schedules';
 import type {DepthSchedule, DepthScheduleName} from '../src/schedules';
@@ -255,11 +255,7 @@ export function bottleneck(x: SymbolicTensor, args: BottleneckArgs): SymbolicTen
   if (typeof zeroInit !== 'boolean') {
     throw new Error(`${where}: zeroInitLastBn must be a boolean, but received ${describe(zeroInit)}.`);
   }
-  const blockType = optional(args.blockType, 'dropPath', `${where}: blockType`);
-  if (!BLOCK_TYPES.includes(blockType)) {
-    throw new Error(`${where}: blockType must be one of ${BLOCK_TYPES.map((t) => `'${t}'`).join(', ')}, ` +
-      `but received ${describe(blockType)}.`);
-  }
+  const blockType = checkOneOf(optional(args.blockType, 'dropPath', `${where}: blockType`), BLOCK_TYPES, `${where}: blockType`);
   const mode = optional(args.dropPathMode, 'row', `${where}: dropPathMode`);
   const makeBranch = (inp: SymbolicTensor) => {
     let b = convBnAct(inp, {filters: mid, kernelSize: 1, name: layerName(name, 'reduce'), seed: subSeed(seed, 'reduce'), bnMomentum, fastPath});

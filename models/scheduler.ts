@@ -4,7 +4,7 @@ import type {Container} from '@tensorflow/tfjs-layers/dist/engine/container';
 
 import {findDropLayers} from './find_layers';
 import type {DropLayer} from './find_layers';
-import {checkKeys, checkRate, describe, optional} from '../src/internal/validate';
+import {checkKeys, checkOneOf, checkRate, describe, optional} from '../src/internal/validate';
 import type {TimeSchedule} from '../src/schedules/time';
 
 /** Arguments of {@link DropPathScheduler}. */
@@ -58,10 +58,8 @@ export class DropPathScheduler extends Callback {
       throw new Error('DropPathScheduler: schedule must be a function (t, batch) => rate, such as ' +
         `timeSchedules.early(0.1, 5), but received ${describe(args?.schedule)}.`);
     }
-    const every = optional(args.updateEvery, 'epoch', 'DropPathScheduler: updateEvery');
-    if (every !== 'epoch' && every !== 'batch') {
-      throw new Error(`DropPathScheduler: updateEvery must be 'epoch' or 'batch', but received ${describe(every)}.`);
-    }
+    const every = checkOneOf(optional(args.updateEvery, 'epoch', 'DropPathScheduler: updateEvery'), ['epoch', 'batch'] as const,
+      'DropPathScheduler: updateEvery');
     this.schedule = args.schedule;
     this.updateEvery = every;
   }

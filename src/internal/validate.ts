@@ -46,13 +46,16 @@ export function checkRate(rate: unknown, where = 'rate'): number {
   return rate;
 }
 
-export function checkMode(mode: unknown, where = 'mode'): DropMode {
-  if (!(DROP_MODES as readonly unknown[]).includes(mode)) {
-    throw new Error(
-        `${where} must be one of ${DROP_MODES.map((m) => `'${m}'`).join(', ')}, ` +
-        `but received ${describe(mode)}.`);
+/** One of a few allowed values (modes, strategies, block types…), or an error listing them and naming what arrived. */
+export function checkOneOf<T extends string>(value: unknown, allowed: readonly T[], where: string): T {
+  if (!(allowed as readonly unknown[]).includes(value)) {
+    throw new Error(`${where} must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, but received ${describe(value)}.`);
   }
-  return mode as DropMode;
+  return value as T;
+}
+
+export function checkMode(mode: unknown, where = 'mode'): DropMode {
+  return checkOneOf(mode, DROP_MODES, where);
 }
 
 export function checkBoolean(value: unknown, where: string): boolean {

@@ -1,5 +1,7 @@
-import {add, broadcastTo, clone, customGrad, floor, greater, mul, randomUniform, tidy, where, zerosLike} from '@tensorflow/tfjs-core';
-import type {GradSaveFunc, Tensor} from '@tensorflow/tfjs-core';
+import {add, broadcastTo, clone, floor, greater, mul, randomUniform, tidy, where, zerosLike} from '@tensorflow/tfjs-core';
+import type {Tensor} from '@tensorflow/tfjs-core';
+
+import {withGradient} from '../internal/tensors';
 
 import {floatAttr, tensorflowKernels} from '../internal/tf_kernels';
 import {checkBoolean, checkInput, checkKeys, checkMode, checkRate, checkSeed, describe, optional} from '../internal/validate';
@@ -48,7 +50,7 @@ export function keepMask(
  * contributes exactly 0.
  */
 export function maskRows(x: Tensor, mask: Tensor): Tensor {
-  const f = customGrad(((t: Tensor, m: Tensor, save: GradSaveFunc) => {
+  const f = withGradient<[Tensor, Tensor]>((t, m, save) => {
     save([m]);
     return {
       value: mulNoNan(t, m) ?? where(broadcastTo(greater(m, 0), t.shape), mul(t, m), zerosLike(t)),
@@ -57,8 +59,8 @@ export function maskRows(x: Tensor, mask: Tensor): Tensor {
         return [mulNoNan(dy, sm) ?? mul(dy, sm), zerosLike(sm)];
       },
     };
-  }) as unknown as Parameters<typeof customGrad>[0]);
-  return (f as unknown as (t: Tensor, m: Tensor) => Tensor)(x, mask);
+  });
+  return f(x, mask);
 }
 
 /**

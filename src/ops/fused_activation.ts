@@ -7,8 +7,10 @@
  * TensorFlow's `Relu6Grad` passes no gradient at exactly x = 6, tfjs' does,
  * and the fast path promises tfjs' numbers.)
  */
-import {customGrad, relu} from '@tensorflow/tfjs-core';
-import type {GradSaveFunc, Tensor} from '@tensorflow/tfjs-core';
+import {relu} from '@tensorflow/tfjs-core';
+import type {Tensor} from '@tensorflow/tfjs-core';
+
+import {withGradient} from '../internal/tensors';
 
 import {floatAttr, tensorflowKernels} from '../internal/tf_kernels';
 
@@ -27,13 +29,13 @@ export function activationTrain(x: Tensor, name: FusedActivationName): {y: Tenso
   const forward = FORWARD[name];
   const k = x.dtype === 'float32' ? tensorflowKernels('activationGrad') : null;
   if (!k) return {y: forward(x), path: 'reference'};
-  const f = customGrad(((t: Tensor, save: GradSaveFunc) => {
+  const f = withGradient<[Tensor]>((t, save) => {
     const y = forward(t);
     save([y]);
     return {
       value: y,
       gradFunc: (dy: Tensor, saved: Tensor[]) => k.executeSingleOutput(GRAD_KERNEL[name], [floatAttr(k)], [dy, saved[0] as Tensor]),
     };
-  }) as unknown as Parameters<typeof customGrad>[0]);
-  return {y: (f as unknown as (t: Tensor) => Tensor)(x), path: 'fused'};
+  });
+  return {y: f(x), path: 'fused'};
 }

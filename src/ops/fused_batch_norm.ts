@@ -8,8 +8,10 @@
  * builds the same from dozens of small element-wise ops. Every other backend
  * computes the same thing with `tf.moments` and `tf.batchNorm`.
  */
-import {batchNorm, customGrad, moments, slice, tidy} from '@tensorflow/tfjs-core';
-import type {GradSaveFunc, Tensor, Tensor1D} from '@tensorflow/tfjs-core';
+import {batchNorm, moments, slice, tidy} from '@tensorflow/tfjs-core';
+import type {Tensor, Tensor1D} from '@tensorflow/tfjs-core';
+
+import {withGradient} from '../internal/tensors';
 
 import {batchNormAttrs, tensorflowKernels} from '../internal/tf_kernels';
 
@@ -41,7 +43,7 @@ export function batchNormTrain(x: Tensor, gamma: Tensor1D, beta: Tensor1D, epsil
   empty.dispose();
   const [y0, mean, unbiased, reserve1, reserve2, reserve3] = out as [Tensor, Tensor1D, Tensor, Tensor, Tensor1D, Tensor];
   unbiased.dispose(); // output 2 is the unbiased variance; tfjs-layers updates with the biased one (reserve_space_2)
-  const f = customGrad(((t: Tensor, g: Tensor, _b: Tensor, save: GradSaveFunc) => {
+  const f = withGradient<[Tensor, Tensor, Tensor]>((t, g, _b, save) => {
     save([t, g, reserve1, reserve2, reserve3]);
     return {
       value: y0.clone(),
@@ -52,8 +54,8 @@ export function batchNormTrain(x: Tensor, gamma: Tensor1D, beta: Tensor1D, epsil
         return [grads[0] as Tensor, grads[1] as Tensor, grads[2] as Tensor];
       },
     };
-  }) as unknown as Parameters<typeof customGrad>[0]);
-  const y = (f as unknown as (t: Tensor, g: Tensor, b: Tensor) => Tensor)(x, gamma, beta);
+  });
+  const y = f(x, gamma, beta);
   tidy(() => [y0, reserve1, reserve3].forEach((t) => t.dispose()));
   return {y, mean, variance: reserve2, path: 'fused'};
 }

@@ -88,7 +88,7 @@ describe('DropPathScheduler inside model.fit (tfjs-node)', () => {
   test('bad schedules and models fail clearly', async () => {
     expect(() => new DropPathScheduler({schedule: 0.1 as never})).toThrow(/schedule must be a function .*received 0\.1/);
     expect(() => new DropPathScheduler({schedule: () => 0, updateEvery: 'step' as never}))
-      .toThrow(/updateEvery must be 'epoch' or 'batch', but received "step"/);
+      .toThrow(/updateEvery must be one of 'epoch', 'batch', but received "step"/);
     const m = build(0.2);
     await expect(m.fit(xs, ys, {epochs: 1, verbose: 0, callbacks: [new DropPathScheduler({schedule: () => 2})]}))
       .rejects.toThrow(/the schedule's rate at epoch 0 must be a finite number in \[0, 1\].*received 2/);
