@@ -1,5 +1,5 @@
 /**
- * The Keras bridge (issue 12). Reading: a Keras 3 `.keras` file → a
+ * The Keras bridge. Reading: a Keras 3 `.keras` file → a
  * tf.LayersModel with the same predictions. The archive is unpacked with
  * fflate, the weights read with h5wasm (in a worker with a time limit), the
  * config translated by `src/keras/translate.ts`; every weight is checked for

@@ -1,6 +1,6 @@
 /**
  * Layers that Keras models with stochastic depth contain and tfjs-layers
- * lacks (issue 12): keras.layers' `Normalization` (the preprocessing layer of
+ * lacks: keras.layers' `Normalization` (the preprocessing layer of
  * keras.applications models) and ConvNeXt's `LayerScale`. Same class names,
  * same config fields, same arithmetic as Keras 3.15; registered with
  * tf.serialization so saved models load with `tf.loadLayersModel`.

@@ -2,7 +2,7 @@
  * The Keras world's `StochasticDepth` and `FixedDropout`, registered under
  * those class names so that models carrying them load with
  * `tf.loadLayersModel` (files from tfjs' own converter) and through
- * `loadKerasModel` (issue 12). One class name, two different layers —
+ * `loadKerasModel`. One class name, two different layers —
  * told apart by their config:
  *
  * - `drop_path_rate` (keras.applications ConvNeXt): one input; each sample's

@@ -4,7 +4,7 @@
  * a stock model); only that instance's training call may change, and its
  * inference is the stock call. Nothing is replaced globally.
  *
- * - The fast path (issue 11): a `BatchNormalization` trains with one fused
+ * - The fast path: a `BatchNormalization` trains with one fused
  *   batch-norm kernel each way on tfjs-node, an `Activation` 'relu' with one
  *   fused gradient kernel ('fused'; on other backends the same semantics
  *   with tfjs ops, 'portable'); otherwise tfjs-layers' own call ('stock').

@@ -29,7 +29,7 @@ export interface BlockInfo {
  * - a StochasticResidual applied once, in a functional or Sequential model
  *   (nested ones included): it is replaced by its shortcut (nothing, for the
  *   identity; the projection otherwise);
- * - a DropPath in the design card's residual form — applied once, its output
+ * - a DropPath in the residual form x + DropPath(branch(x)) — applied once, its output
  *   feeding only a two-input Add — in a functional model: the Add becomes its
  *   other input, and the layers that fed only the DropPath go with it.
  */

@@ -1,5 +1,5 @@
 /**
- * Fast residual blocks, model-wide (issue 11): switch every BatchNormalization
+ * Fast residual blocks, model-wide: switch every BatchNormalization
  * and ReLU Activation of a model (nested models and
  * StochasticResidual branches included) to the fused training path, back, or
  * report which path each takes. The builders switch their own layers on at

@@ -6,7 +6,7 @@
  *
  * Same seed, same decisions, in every form: each training call takes the next
  * seed s of the layer's stream. DropPath builds its mask on the device as the
- * design card asks, `floor(keep + tf.randomUniform(shape, 0, 1, 'float32', s))`;
+ * classic form, `floor(keep + tf.randomUniform(shape, 0, 1, 'float32', s))`;
  * StochasticResidual needs its decisions on the host (to pick the rows to
  * compute) without reading a tensor back, so it runs the generator that
  * `tf.randomUniform` itself runs — seedrandom's alea, seeded with String(s) —

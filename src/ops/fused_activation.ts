@@ -1,6 +1,6 @@
 /**
  * ReLU whose gradient is one TensorFlow kernel (`ReluGrad`) on the tensorflow
- * backend (issue 11). tfjs-core's own ReLU gradient is `dy · cast(step(x))`,
+ * backend (the fast path). tfjs-core's own ReLU gradient is `dy · cast(step(x))`,
  * several full-size ops per call. The forward pass is tfjs' own op; on every
  * other backend (or where the kernel fails its probe) the whole thing is
  * tfjs' op with its own gradient, the same function. (ReLU6 is left stock:

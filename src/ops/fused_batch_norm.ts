@@ -1,6 +1,6 @@
 /**
  * Batch normalization in training mode, for the fast residual blocks on
- * tfjs-node (issue 11; used by layers/training_paths.ts).
+ * tfjs-node (the fast path of layers/training_paths.ts).
  *
  * On the `tensorflow` backend (tfjs-node, tfjs-node-gpu) the forward pass is
  * one TensorFlow `FusedBatchNormV3` kernel and the backward pass one
