@@ -7,7 +7,8 @@
  */
 import {DropPath, dropPathLayer} from './layers/drop_path';
 import {StochasticResidual, stochasticResidualLayer} from './layers/stochastic_residual';
-import {LayerScale, Normalization} from './layers/keras_layers';
+import {Normalization} from './layers/normalization';
+import {LayerScale} from './layers/layer_scale';
 import {FixedDropout, StochasticDepth} from './layers/keras_stochastic_depth';
 
 export {dropPath} from './src/ops/drop_path';
@@ -30,7 +31,8 @@ export {DropPathScheduler} from './models/scheduler';
 export type {DropPathSchedulerArgs} from './models/scheduler';
 export {dropPathSummary} from './models/summary';
 export {trainingPaths, useFastBlocks} from './models/fast_blocks';
-export {LayerScale, Normalization} from './layers/keras_layers';
+export {Normalization} from './layers/normalization';
+export {LayerScale} from './layers/layer_scale';
 export {FixedDropout, StochasticDepth} from './layers/keras_stochastic_depth';
 export type {TrainingPathReport, TrainingPathRow} from './models/fast_blocks';
 export {setFastTraining, trainingPath} from './layers/training_paths';

@@ -14,7 +14,8 @@ import {layers as tfLayers, models} from '@tensorflow/tfjs-layers';
 import type {LayersModel} from '@tensorflow/tfjs-layers';
 
 import '../layers/drop_path';
-import '../layers/keras_layers';
+import '../layers/normalization';
+import '../layers/layer_scale';
 import '../layers/keras_stochastic_depth';
 import {prepareModelTraining} from '../models/fast_blocks';
 import {readKerasArchive, writeKerasArchive} from './archive';

@@ -1,11 +1,9 @@
 /**
- * Layers that Keras models with stochastic depth contain and tfjs-layers
- * lacks: keras.layers' `Normalization` (the preprocessing layer of
- * keras.applications models) and ConvNeXt's `LayerScale`. Same class names,
- * same config fields, same arithmetic as Keras 3.15; registered with
- * tf.serialization so saved models load with `tf.loadLayersModel`.
+ * Keras' `Normalization` (the preprocessing layer keras.applications
+ * EfficientNet and ConvNeXt start with), in inference form, for models read
+ * from Keras files: args, class and registration together.
  */
-import {div, maximum, mul, reshape, serialization, sqrt, sub, tidy} from '@tensorflow/tfjs-core';
+import {div, maximum, reshape, serialization, sqrt, sub, tidy} from '@tensorflow/tfjs-core';
 import type {Tensor} from '@tensorflow/tfjs-core';
 import {initializers, layers} from '@tensorflow/tfjs-layers';
 import type {LayerVariable, Shape} from '@tensorflow/tfjs-layers';
@@ -13,7 +11,7 @@ import type {LayerArgs} from '@tensorflow/tfjs-layers/dist/engine/topology';
 import type {Kwargs} from '@tensorflow/tfjs-layers/dist/types';
 
 import {exactlyOne} from '../src/internal/tensors';
-import {checkKeys, describe, TFJS_LAYER_ARGS} from '../src/internal/validate';
+import {checkKeys, TFJS_LAYER_ARGS} from '../src/internal/validate';
 
 export interface NormalizationArgs extends LayerArgs {
   /** The axis (or axes) holding separate statistics. Keras' default -1. */
@@ -86,45 +84,3 @@ export class Normalization extends layers.Layer {
   }
 }
 serialization.registerClass(Normalization);
-
-export interface LayerScaleArgs extends LayerArgs {
-  /** The initial value of every scale. */
-  initValues: number;
-  /** The number of channels (the last axis). */
-  projectionDim: number;
-}
-
-/** ConvNeXt's `LayerScale`: `x · gamma`, one learned scale per channel (Touvron et al. 2021). */
-export class LayerScale extends layers.Layer {
-  static className = 'LayerScale';
-  readonly initValues: number;
-  readonly projectionDim: number;
-  private gamma: LayerVariable | null = null;
-
-  constructor(args: LayerScaleArgs) {
-    checkKeys(args, ['initValues', 'projectionDim', ...TFJS_LAYER_ARGS], 'LayerScale(args)');
-    super(args);
-    if (typeof args?.initValues !== 'number' || !Number.isFinite(args.initValues)) {
-      throw new Error(`LayerScale: initValues must be a finite number, but received ${describe(args?.initValues)}.`);
-    }
-    if (!Number.isInteger(args.projectionDim) || args.projectionDim < 1) {
-      throw new Error(`LayerScale: projectionDim must be a positive integer, but received ${describe(args.projectionDim)}.`);
-    }
-    this.initValues = args.initValues;
-    this.projectionDim = args.projectionDim;
-  }
-
-  override build(): void {
-    this.gamma = this.addWeight('gamma', [this.projectionDim], 'float32', initializers.constant({value: this.initValues}));
-    this.built = true;
-  }
-
-  override call(inputs: Tensor | Tensor[], _kwargs: Kwargs): Tensor {
-    return tidy(() => mul(exactlyOne(inputs, `LayerScale '${this.name}'`), (this.gamma as LayerVariable).read()));
-  }
-
-  override getConfig(): serialization.ConfigDict {
-    return {...super.getConfig(), initValues: this.initValues, projectionDim: this.projectionDim};
-  }
-}
-serialization.registerClass(LayerScale);
