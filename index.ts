@@ -23,6 +23,8 @@ export {version} from './src/version';
 export {bottleneck, convBnAct, planResNet, resnet} from './models/builders';
 export type {Activation, BlockOptions, BlockPlan, BlockType, BottleneckArgs, ConvBnActArgs, ResNetArgs, StageSpec, StemSpec} from './models/builders';
 export {keepEvery, pruneBlocks} from './models/prune';
+export {addDropPath, setDropPathRates} from './models/add_drop_path';
+export type {AddDropPathArgs, AddDropPathResult, ResidualBlock} from './models/add_drop_path';
 export type {KeepSpec, PruneArgs} from './models/prune';
 export * as schedules from './src/schedules';
 export * as timeSchedules from './src/schedules/time';
