@@ -13,7 +13,6 @@
  * (`Activation('linear')`) are replaced by the drop. StochasticResidual blocks
  * are found as blocks of their own.
  */
-import type {Tensor} from '@tensorflow/tfjs-core';
 import {LayersModel, Sequential, layers} from '@tensorflow/tfjs-layers';
 import type {serialization} from '@tensorflow/tfjs-core';
 
@@ -23,7 +22,8 @@ import {blockRates} from '../src/schedules';
 import type {DepthScheduleName} from '../src/schedules';
 import {deriveSeed} from '../src/internal/seeds';
 import {checkBoolean, checkKeys, checkMode, checkOneOf, checkRate, checkSeed, describe} from '../src/internal/validate';
-import {allNestedLayers, callCount, isModel, ownedLayers, upstreamOf} from '../src/internal/walk';
+import {allNestedLayers, callCount, callInputs, consumersOf, inputsOf, isModel, ownedLayers, shapeOf, upstreamOf} from '../src/internal/walk';
+import type {TensorRef} from '../src/internal/walk';
 import type {DropMode} from '../src/types';
 import {prepareModelTraining} from './fast_blocks';
 import {isDropLayer} from './find_layers';
@@ -43,8 +43,13 @@ export interface AddDropPathArgs {
   mode?: DropMode;
   /** Scale kept samples by 1/(1 − rate) (default true). */
   scaleByKeep?: boolean;
-  /** How a drop is carried out: 'mask' (default), a DropPath on the branch before the add. */
-  strategy?: 'mask';
+  /**
+   * How a drop is carried out: 'mask' (default), a DropPath on the branch before the add; 'skip', the
+   * block becomes a StochasticResidual that does not compute the dropped samples' branch (refused, naming
+   * each block and why, where a branch cannot be cut out as a sub-model); 'auto', 'skip' where it can and
+   * 'mask' elsewhere.
+   */
+  strategy?: 'mask' | 'skip' | 'auto';
   /** Seed of the inserted drops' streams (each block its own). */
   seed?: number;
   /** Name of the new model; default the input model's. */
@@ -64,8 +69,13 @@ export interface ResidualBlock {
   shortcut: 'identity' | 'projection' | 'stochasticResidual';
   /** The drop layer the block had already, if any. */
   existing: string | null;
-  /** 'inserted' (a new DropPath), 'replaced' (a placeholder became the DropPath), 'set' (an existing drop's rate), 'kept' (not selected). */
-  action: 'inserted' | 'replaced' | 'set' | 'kept';
+  /**
+   * 'inserted' (a new DropPath), 'replaced' (a placeholder became the DropPath), 'set' (an existing drop's
+   * rate), 'skip' (the block became a StochasticResidual), 'kept' (not selected).
+   */
+  action: 'inserted' | 'replaced' | 'set' | 'skip' | 'kept';
+  /** With strategy 'auto': why a block could not skip (it was masked instead). */
+  note?: string;
   /** The block's rate after addDropPath (for 'kept', what it had: 0 without a drop). */
   rate: number;
 }
@@ -112,11 +122,9 @@ function blocksOf(container: LayersModel): Found[] {
   if (container instanceof Sequential) return found;
   for (const layer of container.layers) {
     if (layer.getClassName() !== 'Add' || callCount(layer) !== 1) continue;
-    const node = layer.inboundNodes[0];
-    if (!node || node.inboundLayers.length !== 2) continue;
-    const [a, b] = node.inboundLayers as [Layer, Layer];
-    const refs: [Layer, number, number][] = [[a, node.nodeIndices[0] ?? 0, node.tensorIndices[0] ?? 0],
-      [b, node.nodeIndices[1] ?? 0, node.tensorIndices[1] ?? 0]];
+    const refs = callInputs(layer);
+    if (refs.length !== 2) continue;
+    const [a, b] = refs.map((r) => r[0]) as [Layer, Layer];
     const upA = upstreamOf(a);
     const upB = upstreamOf(b);
     if (upB.has(a)) {
@@ -205,9 +213,63 @@ function checkArgs(args: AddDropPathArgs | undefined) {
     schedule: checkOneOf(a.schedule ?? 'linspace', ['linspace', 'linear', 'uniform'] as const, 'addDropPath: schedule'),
     mode: checkMode(a.mode ?? 'row', 'addDropPath: mode'),
     scaleByKeep: checkBoolean(a.scaleByKeep ?? true, 'addDropPath: scaleByKeep'),
-    strategy: checkOneOf(a.strategy ?? 'mask', ['mask'] as const, 'addDropPath: strategy'),
+    strategy: checkOneOf(a.strategy ?? 'mask', ['mask', 'skip', 'auto'] as const, 'addDropPath: strategy'),
     seed: checkSeed(a.seed, 'addDropPath: seed'),
   };
+}
+
+/** The shortcut end of a block: the Add's other input. */
+function shortcutEnd(f: Found): [Layer, number, number] {
+  const refs = callInputs(f.add);
+  const k = refs[0]?.[0] === f.branch[0] && refs[0]?.[1] === f.branch[1] ? 1 : 0;
+  return refs[k] as TensorRef;
+}
+
+/** The block's input x as [layer, node, tensor], and the layers of its branch and projection (in model order). */
+function cutBlock(f: Found, order: Layer[]): {x: [Layer, number, number]; branch: Layer[]; projection: Layer[]} | string {
+  const [end] = f.branch;
+  const short = shortcutEnd(f);
+  let x: [Layer, number, number];
+  if (f.shortcut === 'identity') {
+    x = short;
+  } else {
+    const upB = upstreamOf(end);
+    const upS = upstreamOf(short[0]);
+    const common = [...upB].filter((l) => upS.has(l));
+    const c = common.find((l) => !common.some((d) => d !== l && upstreamOf(d).has(l)));
+    if (!c || callCount(c) !== 1) return 'its input is not the one output of one layer';
+    x = [c, 0, 0];
+  }
+  const before = new Set([x[0], ...upstreamOf(x[0])]);
+  const side = (last: Layer) => order.filter((l) => (l === last || upstreamOf(last).has(l)) && !before.has(l));
+  const branch = side(end);
+  const projection = f.shortcut === 'projection' ? side(short[0]) : [];
+  const inside = new Set([...branch, ...projection]);
+  for (const l of inside) {
+    if (callCount(l) !== 1) return `its layer '${l.name}' is applied ${callCount(l)} times`;
+    if (l.getClassName() === 'InputLayer') return `its layer '${l.name}' is an input of the model`;
+    const outside = consumersOf(l).find((c) => c !== f.add && !inside.has(c));
+    if (outside) return `its layer '${l.name}' also feeds '${outside.name}', outside the block`;
+    const from = inputsOf(l).find((i) => i !== x[0] && !inside.has(i));
+    if (from) return `its layer '${l.name}' takes an input from '${from.name}', outside the block`;
+  }
+  if (branch.some((l) => projection.includes(l))) return 'its branch and shortcut share layers';
+  return {x, branch, projection};
+}
+
+/** A functional sub-model config of `layers` (entries copied) fed by a new input in place of x. */
+function subModel(name: string, layers: Layer[], end: [Layer, number, number], x: [Layer, number, number], entries: Entry[],
+    taken: Set<string>): serialization.ConfigDict {
+  const input = freshName(`${name}_input`, taken);
+  const shape = shapeOf(x);
+  const copy = layers.map((l) => JSON.parse(JSON.stringify(entries.find((e) => (e.name ?? e.config.name) === l.name))) as Entry);
+  for (const e of copy) {
+    e.inboundNodes = e.inboundNodes.map((n) => n.map((ref) => (ref[0] === x[0].name && ref[1] === x[1] && ref[2] === x[2] ?
+      [input, 0, 0, ref[3] ?? {}] : ref)));
+  }
+  return {className: 'Model', config: {name: freshName(name, taken), layers: [
+    {name: input, className: 'InputLayer', config: {batchInputShape: shape, dtype: 'float32', sparse: false, name: input}, inboundNodes: []},
+    ...copy], inputLayers: [[input, 0, 0]], outputLayers: [[end[0].name, end[1], end[2]]]}} as never;
 }
 
 /** The rate each selected block gets, checked: one per block, from `rates` or from the schedule up to `rate`. */
@@ -266,6 +328,8 @@ export function addDropPath(model: LayersModel, args: AddDropPathArgs): AddDropP
   const config = model.getConfig() as serialization.ConfigDict;
   const taken = new Set([model.name, ...allNestedLayers(model).map((l) => l.name)]);
   const report: ResidualBlock[] = [];
+  const refusals: string[] = [];
+  const order = allNestedLayers(model);
   found.forEach((f, index) => {
     const [end, nodeIndex, tensorIndex] = f.branch;
     const entries = entriesOf(config, model, f.container);
@@ -280,14 +344,39 @@ export function addDropPath(model: LayersModel, args: AddDropPathArgs): AddDropP
     }
     const drop = (name: string) => ({name, trainable: true, dtype: 'float32', rate, mode: a.mode, scaleByKeep: a.scaleByKeep,
       ...(a.seed !== undefined ? {seed: deriveSeed(a.seed, 'add_drop_path', index)} : {})});
+    let note: string | undefined;
+    if (a.strategy !== 'mask' && f.shortcut !== 'stochasticResidual') {
+      // The branch (without a drop or placeholder at its end: the wrapper drops) and a projection, cut out as sub-models.
+      const strip = existing || isPlaceholder(end);
+      const cut = cutBlock(f, order);
+      const branchEnd: TensorRef | null = strip ? callInputs(end)[0] ?? null : f.branch;
+      if (typeof cut === 'string' || !branchEnd) {
+        const why = typeof cut === 'string' ? cut : 'its branch is only a drop';
+        if (a.strategy === 'skip') refusals.push(`block ${index} ('${f.add.name}'): ${why}`);
+        note = `masked: ${why}`;
+      } else {
+        const branchLayers = strip ? cut.branch.filter((l) => l !== end) : cut.branch;
+        const config = {strategy: 'skip', ...drop(f.add.name),
+          branch: subModel(`${f.add.name}_branch`, branchLayers, branchEnd, cut.x, entries, taken),
+          shortcut: cut.projection.length ? subModel(`${f.add.name}_shortcut`, cut.projection, shortcutEnd(f), cut.x, entries, taken) : null};
+        const add = entryOf(f.add.name) as Entry;
+        const gone = new Set([...cut.branch, ...cut.projection].map((l) => l.name));
+        for (let i = entries.length - 1; i >= 0; i--) if (gone.has(entries[i]?.name as string)) entries.splice(i, 1);
+        add.className = 'StochasticResidual';
+        add.config = config as never;
+        add.inboundNodes = [[[cut.x[0].name, cut.x[1], cut.x[2], {}]]];
+        report.push({...base, action: 'skip', rate});
+        return;
+      }
+    }
     if (existing) {
       (entryOf(end.name) as Entry).config[existing.field] = rate;
-      report.push({...base, action: 'set', rate});
+      report.push({...base, action: 'set', rate, ...(note ? {note} : {})});
     } else if (isPlaceholder(end)) {
       const entry = entryOf(end.name) as Entry;
       entry.className = 'DropPath';
       entry.config = drop(end.name) as never;
-      report.push({...base, action: 'replaced', rate});
+      report.push({...base, action: 'replaced', rate, ...(note ? {note} : {})});
     } else {
       const name = freshName(`${end.name}_drop_path`, taken);
       const add = entryOf(f.add.name) as Entry;
@@ -295,20 +384,26 @@ export function addDropPath(model: LayersModel, args: AddDropPathArgs): AddDropP
         [name, 0, 0, ref[3] ?? {}] : ref)));
       entries.splice(entries.indexOf(add), 0, {name, className: 'DropPath', config: drop(name) as never,
         inboundNodes: [[[end.name, nodeIndex, tensorIndex, {}]]]});
-      report.push({...base, action: 'inserted', rate});
+      report.push({...base, action: 'inserted', rate, ...(note ? {note} : {})});
     }
   });
+  if (refusals.length) {
+    throw new Error(`addDropPath: strategy 'skip' cannot cut out the branch of ${refusals.length} block${refusals.length === 1 ? '' : 's'} ` +
+      `as a sub-model (strategy 'auto' masks those instead):\n  ${refusals.join('\n  ')}`);
+  }
   if (a.name !== undefined) config.name = a.name;
   const cls = model instanceof Sequential ? Sequential : LayersModel;
   const result = cls.fromConfig(cls as never, config) as unknown as LayersModel;
-  const values = new Map<string, Tensor>(model.weights.map((w) => [w.originalName, w.read()]));
-  for (const w of result.weights) {
-    const value = values.get(w.originalName);
-    if (!value) {
+  // Every layer keeps its name (those cut into a StochasticResidual too): weights are copied layer by layer.
+  const originals = new Map(allNestedLayers(model).map((l) => [l.name, l]));
+  for (const layer of allNestedLayers(result)) {
+    if (layer.weights.length === 0 || layer instanceof StochasticResidual || isModel(layer)) continue;
+    const original = originals.get(layer.name);
+    if (!original || original.weights.length !== layer.weights.length) {
       result.dispose();
-      throw new Error(`addDropPath: the new model has a weight '${w.originalName}' the input model does not have.`);
+      throw new Error(`addDropPath: internal error: layer '${layer.name}' of the new model has no counterpart with its weights.`);
     }
-    w.write(value);
+    layer.setWeights(original.getWeights());
   }
   // New layer instances: each takes the training path its original had (and the crash guard where it needs it).
   const fast = new Set(allNestedLayers(model).filter(usesFastTraining).map((l) => l.name));

@@ -70,6 +70,22 @@ export function callCount(layer: Layer): number {
   return layer.inboundNodes.length;
 }
 
+/** A tensor of the graph as tfjs refers to it: the layer that made it, which call (node) and which output. */
+export type TensorRef = [Layer, number, number];
+
+/** The tensors call `call` of `layer` takes, in order. */
+export function callInputs(layer: Layer, call = 0): TensorRef[] {
+  const node = layer.inboundNodes[call];
+  if (!node) return [];
+  return node.inboundLayers.map((l, i) => [l, node.nodeIndices[i] ?? 0, node.tensorIndices[i] ?? 0] as TensorRef);
+}
+
+/** The shape of a tensor of the graph. */
+export function shapeOf([layer, call, index]: TensorRef): (number | null)[] {
+  const t = layer.inboundNodes[call]?.outputTensors[index] ?? (Array.isArray(layer.output) ? layer.output[index] : layer.output);
+  return (t as {shape: (number | null)[]}).shape;
+}
+
 /** The layers that feed `layer` directly, over all its calls. */
 export function inputsOf(layer: Layer): Layer[] {
   return layer.inboundNodes.flatMap((n) => n.inboundLayers);

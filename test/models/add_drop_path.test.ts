@@ -142,3 +142,66 @@ test('blocks selects by index; rates gives one per block; the refusals name what
   const plainStack = tf.sequential({layers: [tf.layers.dense({units: 4, inputShape: [4]}), tf.layers.dense({units: 2})]});
   expect(() => dp.addDropPath(plainStack, {rate: 0.1})).toThrow(/no residual branch found in model '.*': looked at its 2 layers/);
 });
+
+describe("strategy 'skip': the block becomes a StochasticResidual that does not compute dropped samples' branches", () => {
+  test('the builders\' plain ResNet: every block skips, predictions unchanged, saves and loads, trains', async () => {
+    const model = small('plain');
+    const {model: out, blocks} = dp.addDropPath(model, {rate: 0.3, strategy: 'skip'});
+    expect(blocks.map((b) => b.action)).toEqual(['skip', 'skip', 'skip', 'skip']);
+    expect(out.layers.filter((l) => l instanceof dp.StochasticResidual).map((l) => (l as dp.StochasticResidual).shortcut !== null))
+      .toEqual([false, false, true, false]); // the projection went into the block as its shortcut
+    // Saved before any inference runs: under Jest, tf.io cannot encode weights tfjs-node has already materialized
+    // (typed arrays of Node's own realm); plain Node has no such limit.
+    let artifacts: io.ModelArtifacts | undefined;
+    await out.save(tf.io.withSaveHandler(async (a) => {
+      artifacts = a;
+      return {modelArtifactsInfo: {dateSaved: new Date(), modelTopologyType: 'JSON'}};
+    }));
+    const x = tf.randomUniform([4, 8, 8, 3], 0, 1, 'float32', 2);
+    expect(maxDiff(out.predict(x) as tf.Tensor, model.predict(x) as tf.Tensor)).toBe(0);
+    const back = await tf.loadLayersModel(tf.io.fromMemory(artifacts as io.ModelArtifacts));
+    expect(maxDiff(back.predict(x) as tf.Tensor, model.predict(x) as tf.Tensor)).toBe(0);
+    const viaKeras = await loadKerasModel(await saveKerasModel(out)); // the twin's StochasticResidual in the .keras
+    expect(maxDiff(viaKeras.predict(x) as tf.Tensor, model.predict(x) as tf.Tensor)).toBeLessThan(1e-5);
+    out.compile({optimizer: 'adam', loss: 'categoricalCrossentropy'});
+    const ys = tf.oneHot(tf.tensor1d([0, 1, 0, 1], 'int32'), 2);
+    await out.fit(x, ys, {epochs: 1, verbose: 0});
+    const n = tf.memory().numTensors;
+    await out.fit(x, ys, {epochs: 1, verbose: 0});
+    expect(tf.memory().numTensors).toBe(n);
+  });
+
+  test('one skipping block drops samples at its rate (binomial test): a dropped row is its input exactly', () => {
+    const input = tf.input({shape: [3]});
+    const branch = tf.layers.dense({units: 3, kernelInitializer: 'ones', biasInitializer: 'ones', name: 'br'}).apply(input) as tf.SymbolicTensor;
+    const model = tf.model({inputs: input, outputs: tf.layers.add({name: 'sum'}).apply([input, branch]) as tf.SymbolicTensor});
+    const {model: out} = dp.addDropPath(model, {rates: [0.3], strategy: 'skip', seed: 9});
+    expect(out.getLayer('sum')).toBeInstanceOf(dp.StochasticResidual);
+    const y = (out.apply(tf.ones([2000, 3]), {training: true}) as tf.Tensor).dataSync();
+    let dropped = 0;
+    for (let i = 0; i < 2000; i++) if (y[i * 3] === 1) dropped++;
+    expect(binomialTwoSided(dropped, 2000, 0.3)).toBeGreaterThan(1e-4);
+  });
+
+  test('Keras-read ConvNeXt and EfficientNetV2 (squeeze-excite inside the branch) skip, with the same predictions', async () => {
+    for (const name of ['convnext_reduced', 'efficientnetv2_reduced']) {
+      const keras = await loadKerasModel(path.join(FIXTURES, `${name}.keras`));
+      const {model, blocks} = dp.addDropPath(keras, {rate: 0.1, strategy: 'skip'});
+      expect(blocks.every((b) => b.action === 'skip')).toBe(true);
+      const x = tf.randomUniform([2, 32, 32, 3], 0, 255, 'float32', 3);
+      expect(maxDiff(model.predict(x) as tf.Tensor, keras.predict(x) as tf.Tensor)).toBe(0);
+    }
+  });
+
+  test('a branch that cannot be cut out: skip refuses naming the block and why, auto masks it with a note', () => {
+    const input = tf.input({shape: [4]});
+    const h = tf.layers.dense({units: 4, name: 'h'}).apply(input) as tf.SymbolicTensor;
+    const sum = tf.layers.add({name: 'sum'}).apply([input, h]) as tf.SymbolicTensor;
+    const side = tf.layers.dense({units: 2, name: 'side'}).apply(h) as tf.SymbolicTensor; // h also feeds a layer outside the block
+    const model = tf.model({inputs: input, outputs: [sum, side]});
+    expect(() => dp.addDropPath(model, {rates: [0.2], strategy: 'skip'}))
+      .toThrow(/strategy 'skip' cannot cut out the branch of 1 block as a sub-model[\s\S]*block 0 \('sum'\): its layer 'h' also feeds 'side', outside the block/);
+    const {blocks} = dp.addDropPath(model, {rates: [0.2], strategy: 'auto'});
+    expect(blocks.map((b) => [b.action, b.note])).toEqual([['inserted', "masked: its layer 'h' also feeds 'side', outside the block"]]);
+  });
+});
