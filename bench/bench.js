@@ -248,6 +248,40 @@ async function benchSize(size) {
     rssBeforeMB: rssBefore / 2 ** 20, rssAfterMB: rssAfter / 2 ** 20};
 }
 
+/**
+ * A real family: keras.applications ResNet50 as its constructor builds it (the reduced-width fixture, 16
+ * blocks, 32×32), read with loadKerasModel and switched to the fast blocks, against addDropPath's 'mask' and
+ * 'skip' forms at linspace rates up to `rate`; interleaved steps, medians, ratios against the unmodified model.
+ */
+async function benchFamily(rate) {
+  const keras = require('tfjs-drop-path/keras');
+  const file = path.join(__dirname, '..', 'test', 'fixtures', 'keras', 'residual', 'resnet50_reduced.keras');
+  const original = await keras.loadKerasModel(file);
+  dp.useFastBlocks(original);
+  const variants = [{key: 'unmodified', model: original},
+    {key: 'mask', model: dp.addDropPath(original, {rate, strategy: 'mask', seed: 1}).model},
+    {key: 'skip', model: dp.addDropPath(original, {rate, strategy: 'skip', seed: 1}).model}];
+  const x = tf.randomUniform([BATCH, 32, 32, 3], 0, 255, 'float32', 1);
+  const y = tf.oneHot(tf.tensor1d(Array.from({length: BATCH}, (_, i) => i % 3), 'int32'), 3);
+  for (const v of variants) {
+    v.model.compile({optimizer: tf.train.sgd(1e-3), loss: 'categoricalCrossentropy'});
+    v.times = [];
+    for (let i = 0; i < WARMUP; i++) await v.model.trainOnBatch(x, y);
+  }
+  for (let step = 0; step < STEPS; step++) {
+    for (const v of shuffled(variants, step)) {
+      const t = process.hrtime.bigint();
+      await v.model.trainOnBatch(x, y);
+      v.times.push(Number(process.hrtime.bigint() - t) / 1e6);
+    }
+  }
+  const base = median(variants[0].times);
+  const rows = variants.map((v) => ({key: v.key, medianMs: median(v.times), speedup: base / median(v.times)}));
+  variants.forEach((v) => v.model.dispose());
+  tf.dispose([x, y]);
+  return {family: 'keras.applications ResNet50 (reduced width, 16 blocks, 32×32)', rate, rows};
+}
+
 const ratio = (v, spread) => `${v.toFixed(2)}×${spread === undefined ? '' : ` ±${spread.toFixed(2)}`}`;
 
 function markdown(result) {
@@ -291,6 +325,12 @@ function markdown(result) {
       `Tensor count change per step after warm-up (all models): ${growth === 0 ? '0' : growth}. ` +
       `Process RSS ${s.rssBeforeMB.toFixed(0)} → ${s.rssAfterMB.toFixed(0)} MB over the measured steps.`, '');
   }
+  if (result.family) {
+    const f = result.family;
+    lines.push(`**${f.family}, addDropPath at linspace rates up to ${f.rate}** — speed-up vs the unmodified model (fast blocks)`, '',
+      '| form | median step | speed-up |', '|---|---|---|',
+      ...f.rows.map((r) => `| ${r.key} | ${r.medianMs.toFixed(1)} ms | ${r.speedup.toFixed(2)}× |`), '');
+  }
   lines.push(`${result.steps} measured steps per model after ${result.warmup} warm-up steps, all models interleaved in one ` +
     `process (${result.backend}, ${result.cpus} CPUs, Node ${result.node}, SGD, TF_ENABLE_ONEDNN_OPTS=${result.onednn}); ` +
     'medians of per-step times. ±: the within-run spread, |ratio from even steps − ratio from odd steps|.');
@@ -301,7 +341,9 @@ async function main() {
   const started = Date.now();
   const sizes = [];
   for (const size of SIZES) sizes.push(await benchSize(size));
+  const family = await benchFamily(RATES[RATES.length - 1]);
   const result = {
+    family,
     plugin: dp.version, backend: tf.getBackend(), tfjs: tf.version.tfjs, node: process.versions.node,
     cpus: os.cpus().length, batch: BATCH, channels: CHANNELS, blocks: BLOCKS, steps: STEPS, warmup: WARMUP,
     rates: RATES, onednn: process.env.TF_ENABLE_ONEDNN_OPTS ?? 'unset', sizes, seconds: (Date.now() - started) / 1000, date: new Date().toISOString(),
