@@ -26,7 +26,7 @@ import {allNestedLayers, callCount, callInputs, consumersOf, inputsOf, isModel, 
 import type {TensorRef} from '../src/internal/walk';
 import type {DropMode} from '../src/types';
 import {prepareModelTraining} from './fast_blocks';
-import {isDropLayer} from './find_layers';
+import {isDropLayer, isSampleDropout} from './find_layers';
 
 type Layer = InstanceType<typeof layers.Layer>;
 
@@ -92,12 +92,9 @@ const ADD_KEYS = ['rate', 'rates', 'schedule', 'blocks', 'mode', 'scaleByKeep', 
 /** A drop already on a branch: its layer and the config field that holds its rate. */
 function existingDrop(layer: Layer): {field: string; rate: number} | null {
   if (isDropLayer(layer)) return {field: 'rate', rate: layer.rate};
+  if (isSampleDropout(layer)) return {field: 'rate', rate: layer.rate}; // EfficientNet's stochastic depth: one draw per sample
   const cls = layer.getClassName();
-  const l = layer as unknown as {rate?: number; noiseShape?: (number | null)[] | null; dropRate?: number; form?: string};
-  if ((cls === 'Dropout' || cls === 'FixedDropout') && Array.isArray(l.noiseShape) &&
-      l.noiseShape.slice(1).every((d) => d === 1)) {
-    return {field: 'rate', rate: l.rate ?? 0}; // EfficientNet's stochastic depth: one draw per sample
-  }
+  const l = layer as unknown as {dropRate?: number; form?: string};
   if (cls === 'StochasticDepth' && l.form === 'perSample') return {field: 'dropPathRate', rate: l.dropRate ?? 0};
   return null;
 }

@@ -9,8 +9,8 @@ import {layers} from '@tensorflow/tfjs-layers';
 
 import {StochasticResidual} from '../layers/stochastic_residual';
 import {allNestedLayers, callCount, consumersOf, inputsOf, isModel, owners, upstreamOf} from '../src/internal/walk';
-import {findDropLayers} from './find_layers';
-import type {DropLayer} from './find_layers';
+import {isDropLayer, isSampleDropout} from './find_layers';
+import type {DropLayer, SampleDropout} from './find_layers';
 
 type Layer = InstanceType<typeof layers.Layer>;
 
@@ -18,7 +18,8 @@ export const isContainer = (l: unknown): l is LayersModel => l instanceof layers
 
 /** One drop layer of a model and whether pruneBlocks can remove its branch. */
 export interface BlockInfo {
-  layer: DropLayer;
+  /** This package's drop layer, or a Keras stochastic-depth Dropout (listed and prunable, not scheduled). */
+  layer: DropLayer | SampleDropout;
   /** Null when removable; otherwise why not. */
   notRemovable: string | null;
 }
@@ -35,10 +36,11 @@ export interface BlockInfo {
  */
 export function analyzeBlocks(model: Layer): BlockInfo[] {
   const parent = owners(model);
-  return findDropLayers(model).map((layer) => ({layer, notRemovable: whyNotRemovable(layer, parent.get(layer))}));
+  const drops = [model, ...allNestedLayers(model)].filter((l): l is DropLayer | SampleDropout => isDropLayer(l) || isSampleDropout(l));
+  return drops.map((layer) => ({layer, notRemovable: whyNotRemovable(layer, parent.get(layer))}));
 }
 
-function whyNotRemovable(layer: DropLayer, owner: Layer | undefined): string | null {
+function whyNotRemovable(layer: DropLayer | SampleDropout, owner: Layer | undefined): string | null {
   if (owner instanceof StochasticResidual) return `it is the ${owner.branch === layer ? 'branch' : 'shortcut'} of block '${owner.name}'`;
   if (!owner || !isContainer(owner)) return 'it is not inside a model';
   if (callCount(layer) !== 1) return `it is applied ${callCount(layer)} times`;

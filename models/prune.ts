@@ -14,13 +14,13 @@ import {allNestedLayers} from './find_layers';
 import {analyzeBlocks, isContainer} from './blocks';
 import type {BlockInfo} from './blocks';
 import {ownedLayers, owners} from '../src/internal/walk';
-import type {DropLayer} from './find_layers';
+import type {DropLayer, SampleDropout} from './find_layers';
 import {checkKeys, describe, optional} from '../src/internal/validate';
 
 type Layer = InstanceType<typeof layers.Layer>;
 
 /** Which blocks to keep: indices in depth order (as `dropPathSummary` lists them), or a predicate. */
-export type KeepSpec = readonly number[] | ((index: number, block: DropLayer) => boolean);
+export type KeepSpec = readonly number[] | ((index: number, block: DropLayer | SampleDropout) => boolean);
 
 export interface PruneArgs {
   /** The blocks to keep: 0-based indices among the model's drop layers in depth order, or a predicate. */
@@ -134,7 +134,7 @@ function rewriteContainer(container: LayersModel, config: serialization.ConfigDi
   if (sequential) {
     rewriteSequential(entries as SequentialEntry[], mine as StochasticResidual[], extracted);
   } else {
-    rewriteFunctional(config, entries as FunctionalEntry[], mine as DropLayer[], extracted);
+    rewriteFunctional(config, entries as FunctionalEntry[], mine, extracted);
   }
 }
 
@@ -162,7 +162,7 @@ function rewriteSequential(entries: SequentialEntry[], blocks: StochasticResidua
   }
 }
 
-function rewriteFunctional(config: serialization.ConfigDict, entries: FunctionalEntry[], blocks: DropLayer[],
+function rewriteFunctional(config: serialization.ConfigDict, entries: FunctionalEntry[], blocks: Layer[],
     extracted: Map<string, Layer>): void {
   const replace = new Map<string, NodeRef>();
   const drop = new Set<string>();

@@ -3,6 +3,7 @@ import {layers} from '@tensorflow/tfjs-layers';
 import {trainingPath} from '../layers/training_paths';
 import type {TrainingPath} from '../layers/training_paths';
 import {analyzeBlocks, blockLayers} from './blocks';
+import {isDropLayer} from './find_layers';
 import {checkKeys} from '../src/internal/validate';
 
 type Layer = InstanceType<typeof layers.Layer>;
@@ -10,7 +11,8 @@ type Layer = InstanceType<typeof layers.Layer>;
 /** One drop layer of a model. */
 export interface DropPathRow {
   name: string;
-  type: 'DropPath' | 'StochasticResidual';
+  /** 'Dropout': a Keras stochastic-depth Dropout (noise shape [null, 1, …, 1]); DropPathScheduler leaves its rate alone. */
+  type: 'DropPath' | 'StochasticResidual' | 'Dropout';
   mode: 'row' | 'batch';
   /** 'skip' or 'mask' for StochasticResidual; DropPath always masks. */
   strategy: 'skip' | 'mask';
@@ -55,16 +57,19 @@ export interface DropPathSummary {
  */
 export function dropPathSummary(model: Layer, opts: {print?: boolean | ((line: string) => void)} = {}): DropPathSummary {
   checkKeys(opts, ['print'], 'dropPathSummary(model, opts)');
-  const rows: DropPathRow[] = analyzeBlocks(model).map(({layer: l, notRemovable}) => ({
-    name: l.name,
-    type: l.getClassName() as DropPathRow['type'],
-    mode: l.mode,
-    strategy: l.strategy,
-    rate: l.rate,
-    activeRate: l.activeRate,
-    removable: notRemovable === null,
-    trainingPath: blockPath(l),
-  }));
+  const rows: DropPathRow[] = analyzeBlocks(model).map(({layer: l, notRemovable}) => {
+    const ours = isDropLayer(l);
+    return {
+      name: l.name,
+      type: ours ? l.getClassName() as DropPathRow['type'] : 'Dropout',
+      mode: ours ? l.mode : 'row',
+      strategy: ours ? l.strategy : 'mask',
+      rate: l.rate,
+      activeRate: ours ? l.activeRate : l.rate,
+      removable: notRemovable === null,
+      trainingPath: blockPath(l),
+    };
+  });
   const expectedDepth = rows.reduce((s, r) => s + (1 - r.rate), 0);
   const scheduled = rows.some((r) => r.activeRate !== r.rate);
   const table = [['#', 'layer', 'type', 'mode', 'strategy', 'rate', ...(scheduled ? ['scheduled'] : []), 'prunable', 'path'],

@@ -205,3 +205,13 @@ describe("strategy 'skip': the block becomes a StochasticResidual that does not 
     expect(blocks.map((b) => [b.action, b.note])).toEqual([['inserted', "masked: its layer 'h' also feeds 'side', outside the block"]]);
   });
 });
+
+test('a loaded EfficientNetV2\'s stochastic-depth Dropouts are listed by dropPathSummary and prunable like DropPath blocks', async () => {
+  const keras = await loadKerasModel(path.join(FIXTURES, 'efficientnetv2_reduced.keras'));
+  const rows = dp.dropPathSummary(keras).rows;
+  expect(rows.map((r) => [r.name, r.type, r.mode, r.rate, r.removable])).toEqual([
+    ['block5b_drop', 'Dropout', 'row', 0.047619047619047616, true], ['block6b_drop', 'Dropout', 'row', 0.06666666666666668, true]]);
+  const pruned = dp.pruneBlocks(keras, {keep: [1]});
+  expect(dp.dropPathSummary(pruned).rows.map((r) => r.name)).toEqual(['block6b_drop']);
+  expect(pruned.layers.some((l) => l.name === 'block5b_add')).toBe(false);
+});
