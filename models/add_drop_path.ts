@@ -111,12 +111,33 @@ interface Found {
   /** The branch end as the Add takes it: [layer, node index, tensor index]. */
   branch: [Layer, number, number];
   shortcut: ResidualBlock['shortcut'];
+  /** The tensor both paths start from, x (for a StochasticResidual: its own input, unused). */
+  start: TensorRef;
+}
+
+/**
+ * The latest layer two paths both depend on (`upA`, `upB`: their upstream sets), by the container's
+ * topological order — provided every other layer they share lies before it, as in a residual block.
+ */
+function latestCommon(upA: Set<Layer>, upB: Set<Layer>, position: Map<Layer, number>): {x: Layer; shared: number} | null {
+  let x: Layer | undefined;
+  let shared = 0;
+  for (const l of upA) {
+    if (!upB.has(l)) continue;
+    shared++;
+    if (x === undefined || (position.get(l) ?? -1) > (position.get(x) ?? -1)) x = l;
+  }
+  if (!x) return null;
+  const beforeX = upstreamOf(x);
+  for (const l of upA) if (upB.has(l) && l !== x && !beforeX.has(l)) return null;
+  return {x, shared};
 }
 
 /** The residual blocks of one functional model (not its nested ones), in the order of its layers. */
 function blocksOf(container: LayersModel): Found[] {
   const found: Found[] = [];
   if (container instanceof Sequential) return found;
+  const position = new Map(container.layers.map((l, i) => [l, i]));
   for (const layer of container.layers) {
     if (layer.getClassName() !== 'Add' || callCount(layer) !== 1) continue;
     const refs = callInputs(layer);
@@ -125,19 +146,18 @@ function blocksOf(container: LayersModel): Found[] {
     const upA = upstreamOf(a);
     const upB = upstreamOf(b);
     if (upB.has(a)) {
-      found.push({container, add: layer, branch: refs[1] as [Layer, number, number], shortcut: 'identity'});
+      found.push({container, add: layer, branch: refs[1] as TensorRef, shortcut: 'identity', start: refs[0] as TensorRef});
     } else if (upA.has(b)) {
-      found.push({container, add: layer, branch: refs[0] as [Layer, number, number], shortcut: 'identity'});
+      found.push({container, add: layer, branch: refs[0] as TensorRef, shortcut: 'identity', start: refs[1] as TensorRef});
     } else {
       // Two paths from one tensor: x is the latest layer both depend on; the branch is the longer path from it.
-      const common = [...upA].filter((l) => upB.has(l));
-      const x = common.find((c) => !common.some((d) => d !== c && upstreamOf(d).has(c)));
-      if (!x) continue;
-      const sideA = [a, ...upA].filter((l) => !common.includes(l)).length;
-      const sideB = [b, ...upB].filter((l) => !common.includes(l)).length;
+      const common = latestCommon(upA, upB, position);
+      if (!common) continue;
+      const sideA = 1 + upA.size - common.shared;
+      const sideB = 1 + upB.size - common.shared;
       if (sideA === sideB) continue; // no way to tell the branch from the shortcut: not taken as a residual block
-      found.push({container, add: layer, branch: (sideA > sideB ? refs[0] : refs[1]) as [Layer, number, number],
-        shortcut: 'projection'});
+      found.push({container, add: layer, branch: (sideA > sideB ? refs[0] : refs[1]) as TensorRef, shortcut: 'projection',
+        start: [common.x, 0, 0]});
     }
   }
   return found;
@@ -150,7 +170,7 @@ function findBlocks(model: LayersModel): Found[] {
     const mine = isModel(container) ? blocksOf(container as LayersModel) : [];
     for (const layer of ownedLayers(container)) {
       if (layer instanceof StochasticResidual) {
-        out.push({container, add: layer, branch: [layer, 0, 0], shortcut: 'stochasticResidual'});
+        out.push({container, add: layer, branch: [layer, 0, 0], shortcut: 'stochasticResidual', start: [layer, 0, 0]});
       } else if (isModel(layer)) {
         visit(layer);
       }
@@ -226,19 +246,13 @@ function shortcutEnd(f: Found): [Layer, number, number] {
 function cutBlock(f: Found, order: Layer[]): {x: [Layer, number, number]; branch: Layer[]; projection: Layer[]} | string {
   const [end] = f.branch;
   const short = shortcutEnd(f);
-  let x: [Layer, number, number];
-  if (f.shortcut === 'identity') {
-    x = short;
-  } else {
-    const upB = upstreamOf(end);
-    const upS = upstreamOf(short[0]);
-    const common = [...upB].filter((l) => upS.has(l));
-    const c = common.find((l) => !common.some((d) => d !== l && upstreamOf(d).has(l)));
-    if (!c || callCount(c) !== 1) return 'its input is not the one output of one layer';
-    x = [c, 0, 0];
-  }
+  const x = f.start;
+  if (f.shortcut === 'projection' && callCount(x[0]) !== 1) return 'its input is not the one output of one layer';
   const before = new Set([x[0], ...upstreamOf(x[0])]);
-  const side = (last: Layer) => order.filter((l) => (l === last || upstreamOf(last).has(l)) && !before.has(l));
+  const side = (last: Layer) => {
+    const feeds = upstreamOf(last);
+    return order.filter((l) => (l === last || feeds.has(l)) && !before.has(l));
+  };
   const branch = side(end);
   const projection = f.shortcut === 'projection' ? side(short[0]) : [];
   const inside = new Set([...branch, ...projection]);
