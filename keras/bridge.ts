@@ -24,6 +24,7 @@ import {checkDepth, checkTopology, MAX_CONFIG_DEPTH} from './graph';
 import {exportKerasModel} from './export';
 import {version} from '../src/version';
 import type {H5Dataset} from './h5';
+import {isObject} from './format';
 import {translateKerasConfig} from './translate';
 import type {WeightPlanEntry} from './translate';
 import {runningInNode} from '../src/internal/node_compat';
@@ -458,10 +459,9 @@ export async function loadTfjsModelFile(modelJson: string, limits: ModelFileLimi
     } catch (e) {
       throw fail(`model.json is not UTF-8 JSON (${(e as Error).message})`);
     }
-    checkDepth(json, MAX_CONFIG_DEPTH, where, 'model.json');
-    if (!isJsonObject(json) || !isJsonObject(json.modelTopology)) throw fail('model.json has no modelTopology object');
+    if (!isObject(json) || !isObject(json.modelTopology)) throw fail('model.json has no modelTopology object');
     const top = json.modelTopology;
-    const topology = isJsonObject(top.model_config) ? top.model_config : top;
+    const topology = isObject(top.model_config) ? top.model_config : top;
     const manifest = json.weightsManifest ?? [];
     if (!Array.isArray(manifest)) throw fail(`weightsManifest must be an array, but is ${describe(manifest)}`);
     const folder = await fs.promises.realpath(path.dirname(path.resolve(modelJson)));
@@ -470,11 +470,11 @@ export async function loadTfjsModelFile(modelJson: string, limits: ModelFileLimi
     let declared = 0;
     let stored = 0;
     for (const group of manifest) {
-      if (!isJsonObject(group) || !Array.isArray(group.paths) || !Array.isArray(group.weights)) {
+      if (!isObject(group) || !Array.isArray(group.paths) || !Array.isArray(group.weights)) {
         throw fail('a weightsManifest entry is not {paths, weights}');
       }
       for (const w of group.weights) {
-        if (!isJsonObject(w) || typeof w.name !== 'string' || !Array.isArray(w.shape) ||
+        if (!isObject(w) || typeof w.name !== 'string' || !Array.isArray(w.shape) ||
             !w.shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0) || typeof w.dtype !== 'string') {
           throw fail(`the weight ${JSON.stringify(w).slice(0, 80)} is not {name, shape, dtype}`);
         }
@@ -522,5 +522,3 @@ export async function loadTfjsModelFile(modelJson: string, limits: ModelFileLimi
     throw named(e, where);
   }
 }
-
-const isJsonObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);

@@ -174,32 +174,35 @@ export function h5WorkerMain(port: H5Port, load: (location: string) => Promise<u
     } catch (e) {
       throw new Error(outside.length ? pointsOutside() : `the HDF5 library could not open it (${(e as Error).message})`);
     }
-    try {
-      if (request.job.mode === 'write') {
+    if (request.job.mode === 'write') {
+      try {
         write(file, request.job);
+      } finally {
         file.close();
-        FS.open = open;
-        const bytes = FS.readFile(path);
-        return [{ok: true, bytes}, [bytes.buffer as ArrayBuffer]];
       }
+      FS.open = open;
+      const bytes = FS.readFile(path);
+      return [{ok: true, bytes}, [bytes.buffer as ArrayBuffer]];
+    }
+    try {
       const job = request.job;
       const found = list(file, job, Module);
       const wanted = job.wanted === null ? null : new Set(job.wanted);
       const parentOf = (p: string) => p.slice(0, Math.max(0, p.lastIndexOf('/')));
-      const reads = found.filter((d) => d.numeric && (wanted === null || wanted.has(parentOf(d.path))));
+      const reads = new Set(found.filter((d) => d.numeric && (wanted === null || wanted.has(parentOf(d.path)))));
       // Every byte of a weight must be stored in the file (Keras stores weights uncompressed), or be at most
       // maxExpansion bytes per stored byte where the dataset is compressed: a few KB cannot declare gigabytes.
       const stored = (request.bytes as ArrayBuffer).byteLength;
-      const claimed = reads.reduce((n, d) => n + (d.filtered ? d.bytes / job.maxExpansion : d.bytes), 0);
+      const claimed = [...reads].reduce((n, d) => n + (d.filtered ? d.bytes / job.maxExpansion : d.bytes), 0);
       if (claimed > stored) {
-        const big = reads.slice().sort((a, b) => b.bytes - a.bytes)[0] as {path: string; bytes: number};
+        const big = [...reads].sort((a, b) => b.bytes - a.bytes)[0] as {path: string; bytes: number};
         throw new Error(`its datasets declare ${Math.round(claimed)} bytes of weights, more than the ${stored} bytes the file ` +
           `holds (the largest: ${big.path}, ${big.bytes} bytes; compressed datasets may expand at most ${job.maxExpansion}×)`);
       }
       const transfer: ArrayBuffer[] = [];
       const datasets: H5Dataset[] = found.map((d) => {
         let data: unknown = null;
-        if (reads.includes(d)) {
+        if (reads.has(d)) {
           try {
             data = (file.get(d.path) as H5DatasetObject).value;
           } catch (e) {
@@ -215,11 +218,7 @@ export function h5WorkerMain(port: H5Port, load: (location: string) => Promise<u
       });
       return [{ok: true, datasets}, transfer];
     } finally {
-      try {
-        file.close();
-      } catch {
-        // closed already (a write)
-      }
+      file.close();
     }
   };
 

@@ -49,27 +49,15 @@ async function main() {
   link.textContent = `${(saved.length / 1024).toFixed(0)} KiB .keras`;
   row('saved back with saveKerasModel and read again: max diff', `${result.diffSaved} (${link.outerHTML})`, result.diffSaved === 0);
 
-  try {
-    await tfdp.loadKerasModel(`${FIXTURES}/broken/bad_h5.keras`, {h5wasmUrl: H5WASM});
-    result.brokenError = null;
-  } catch (e) {
-    result.brokenError = e.message;
-  }
+  // The error a load gives, or null when it loads.
+  const errorOf = (promise) => promise.then(() => null, (e) => e.message);
+  result.brokenError = await errorOf(tfdp.loadKerasModel(`${FIXTURES}/broken/bad_h5.keras`, {h5wasmUrl: H5WASM}));
   row('a damaged HDF5 file', result.brokenError ?? 'no error', Boolean(result.brokenError));
-  try {
-    // A file whose weights point at /etc/passwd (HDF5 external storage): refused, nothing outside it is read.
-    await tfdp.loadKerasModel(`${FIXTURES}/hostile/external_storage_etc_passwd.keras`, {h5wasmUrl: H5WASM});
-    result.hostileError = null;
-  } catch (e) {
-    result.hostileError = e.message;
-  }
+  // A file whose weights point at /etc/passwd (HDF5 external storage): refused, nothing outside it is read.
+  result.hostileError = await errorOf(tfdp.loadKerasModel(`${FIXTURES}/hostile/external_storage_etc_passwd.keras`,
+    {h5wasmUrl: H5WASM}));
   row('a file pointing outside itself', result.hostileError ?? 'no error', Boolean(result.hostileError));
-  try {
-    await tfdp.loadKerasModel(file);
-    result.noUrlError = null;
-  } catch (e) {
-    result.noUrlError = e.message;
-  }
+  result.noUrlError = await errorOf(tfdp.loadKerasModel(file));
   row('no h5wasmUrl', result.noUrlError ?? 'no error', Boolean(result.noUrlError));
   result.ok = result.diffUrl <= 1e-4 * scale && result.diffFile <= 1e-4 * scale && Number.isFinite(result.loss) &&
     result.diffSaved === 0 &&
