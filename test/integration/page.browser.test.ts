@@ -39,7 +39,7 @@ afterAll(async () => {
 test('the script-tag builds exclude tfjs and expose the plugin; the core carries no Keras reader', () => {
   const core = fs.readFileSync(path.join(ROOT, 'dist/browser/tfjs-drop-path.min.js'), 'utf8');
   const keras = fs.readFileSync(path.join(ROOT, 'dist/browser/tfjs-drop-path.keras.min.js'), 'utf8');
-  // tfjs itself is megabytes; the core with seedrandom is about 55 KB, with fflate and the Keras bridge about 115 KB.
+  // tfjs itself is megabytes; the core with seedrandom is about 64 KiB, with fflate and the Keras bridge about 122 KiB.
   expect(core.length).toBeLessThan(80000);
   expect(keras.length).toBeLessThan(160000);
   for (const text of [core, keras]) expect(text).toMatch(/var tfdp=/);
