@@ -9,7 +9,7 @@ import {layers} from '@tensorflow/tfjs-layers';
 
 import {StochasticResidual} from '../layers/stochastic_residual';
 import {allNestedLayers, callCount, consumersOf, inputsOf, isModel, owners, upstreamOf} from '../src/internal/walk';
-import {isDropLayer, isSampleDropout} from './find_layers';
+import {findStochasticDepthLayers} from './find_layers';
 import type {DropLayer, SampleDropout} from './find_layers';
 
 type Layer = InstanceType<typeof layers.Layer>;
@@ -18,7 +18,7 @@ export const isContainer = (l: unknown): l is LayersModel => l instanceof layers
 
 /** One drop layer of a model and whether pruneBlocks can remove its branch. */
 export interface BlockInfo {
-  /** This package's drop layer, or a Keras stochastic-depth Dropout (listed and prunable, not scheduled). */
+  /** This package's drop layer, or a Keras stochastic-depth Dropout (listed, scheduled and prunable alike). */
   layer: DropLayer | SampleDropout;
   /** Null when removable; otherwise why not. */
   notRemovable: string | null;
@@ -36,8 +36,7 @@ export interface BlockInfo {
  */
 export function analyzeBlocks(model: Layer): BlockInfo[] {
   const parent = owners(model);
-  const drops = [model, ...allNestedLayers(model)].filter((l): l is DropLayer | SampleDropout => isDropLayer(l) || isSampleDropout(l));
-  return drops.map((layer) => ({layer, notRemovable: whyNotRemovable(layer, parent.get(layer))}));
+  return findStochasticDepthLayers(model).map((layer) => ({layer, notRemovable: whyNotRemovable(layer, parent.get(layer))}));
 }
 
 function whyNotRemovable(layer: DropLayer | SampleDropout, owner: Layer | undefined): string | null {

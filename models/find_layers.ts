@@ -2,6 +2,7 @@ import {layers} from '@tensorflow/tfjs-layers';
 
 import {DropDecision} from '../src/internal/drop_decision';
 import type {DropControls} from '../src/internal/drop_decision';
+import {RateOverride} from '../src/internal/rate_override';
 import {allNestedLayers} from '../src/internal/walk';
 
 type Layer = InstanceType<typeof layers.Layer>;
@@ -26,6 +27,48 @@ export function isSampleDropout(layer: unknown): layer is SampleDropout {
   const noise = (layer as {noiseShape?: unknown}).noiseShape;
   return (cls === 'Dropout' || cls === 'FixedDropout') && Array.isArray(noise) && noise.length >= 2 &&
     noise.slice(1).every((d) => d === 1);
+}
+
+type Kwargs = Parameters<Layer['call']>[1];
+const dropoutOverrides = new WeakMap<SampleDropout, RateOverride>();
+
+/**
+ * The temporary rate a DropPathScheduler gives a Keras stochastic-depth Dropout, kept apart from its
+ * `rate` as for this package's layers: while set (and its fit runs) the layer's calls drop at it, while
+ * `rate` — what `getConfig` and `model.save()` store — stays the layer's own. The first use wraps the
+ * layer's `call` once; with nothing scheduled the wrapper is tfjs' own call.
+ */
+export function dropoutRateOverride(layer: SampleDropout): RateOverride {
+  let override = dropoutOverrides.get(layer);
+  if (override) return override;
+  const made = new RateOverride();
+  override = made;
+  const ownCall = layer.call;
+  const target = layer as unknown as {rate: number};
+  layer.call = function call(this: SampleDropout, inputs, kwargs: Kwargs) {
+    const scheduled = made.get();
+    if (scheduled === undefined) return ownCall.call(this, inputs, kwargs);
+    const own = target.rate;
+    target.rate = scheduled; // tfjs' Dropout reads this.rate in its (synchronous) call
+    try {
+      return ownCall.call(this, inputs, kwargs);
+    } finally {
+      target.rate = own;
+    }
+  };
+  dropoutOverrides.set(layer, override);
+  return override;
+}
+
+/** The rate the next training call of a drop layer or stochastic-depth Dropout uses. */
+export function activeRateOf(layer: DropLayer | SampleDropout): number {
+  if (isDropLayer(layer)) return layer.activeRate;
+  return dropoutOverrides.get(layer)?.get() ?? layer.rate;
+}
+
+/** Every drop layer and Keras stochastic-depth Dropout under `root`, in depth order, each once. */
+export function findStochasticDepthLayers(root: Layer): (DropLayer | SampleDropout)[] {
+  return [root, ...allNestedLayers(root)].filter((l): l is DropLayer | SampleDropout => isDropLayer(l) || isSampleDropout(l));
 }
 
 /**

@@ -2,8 +2,8 @@ import {Callback} from '@tensorflow/tfjs-layers';
 import type {LayersModel, Logs} from '@tensorflow/tfjs-layers';
 import type {Container} from '@tensorflow/tfjs-layers/dist/engine/container';
 
-import {findDropLayers} from './find_layers';
-import type {DropLayer} from './find_layers';
+import {dropoutRateOverride, findStochasticDepthLayers, isDropLayer} from './find_layers';
+import type {RateOverride} from '../src/internal/rate_override';
 import {checkKeys, checkOneOf, checkRate, describe, optional} from '../src/internal/validate';
 import type {TimeSchedule} from '../src/schedules/time';
 
@@ -23,7 +23,9 @@ export interface DropPathSchedulerArgs {
 /**
  * A `tf.Callback` for `model.fit` / `fitDataset` that sets the drop rate of
  * every DropPath and StochasticResidual layer in the model (nested models
- * included) as training goes on — without rebuilding or recompiling.
+ * included), and of Keras' stochastic-depth Dropouts (noise shape
+ * [null, 1, …, 1], as a loaded EfficientNet has them), as training goes on —
+ * without rebuilding or recompiling.
  *
  * The schedule gives the rate of the deepest (highest-rate) layer; every
  * other layer keeps its proportion to it as built, so a linear / linspace /
@@ -46,7 +48,7 @@ export class DropPathScheduler extends Callback {
   readonly updateEvery: 'epoch' | 'batch';
   /** The value the schedule gave last (the deepest layer's rate). */
   currentRate: number | undefined;
-  private targets: {layer: DropLayer; share: number}[] = [];
+  private targets: {override: RateOverride; share: number}[] = [];
   private epoch = 0;
   /** The fit this scheduler serves: its model, and whether that fit still runs. */
   private serving: {model: LayersModel; live: () => boolean} | null = null;
@@ -76,9 +78,10 @@ export class DropPathScheduler extends Callback {
   override async onTrainBegin(): Promise<void> {
     const model = this.model;
     if (!model) throw new Error('DropPathScheduler: no model (use it in model.fit or model.fitDataset callbacks).');
-    const found = findDropLayers(model);
+    const found = findStochasticDepthLayers(model);
     if (found.length === 0) {
-      throw new Error(`DropPathScheduler: model '${model.name}' has no DropPath or StochasticResidual layer to schedule.`);
+      throw new Error(`DropPathScheduler: model '${model.name}' has no DropPath, StochasticResidual or stochastic-depth ` +
+        'Dropout (noise shape [null, 1, …, 1]) to schedule; addDropPath(model, {rate}) gives it one per residual block.');
     }
     // LayersModel.fit sets a new History and isTraining before onTrainBegin, and clears
     // isTraining in a finally: together they say whether this fit still runs.
@@ -86,7 +89,8 @@ export class DropPathScheduler extends Callback {
     const live = () => (model as unknown as {isTraining: boolean}).isTraining === true && model.history === history;
     this.serving = {model, live};
     const max = Math.max(...found.map((l) => l.rate));
-    this.targets = found.map((layer) => ({layer, share: max > 0 ? layer.rate / max : 1}));
+    this.targets = found.map((layer) => ({override: isDropLayer(layer) ? layer.drop.rateOverride : dropoutRateOverride(layer),
+      share: max > 0 ? layer.rate / max : 1}));
   }
 
   override async onEpochBegin(epoch: number): Promise<void> {
@@ -104,7 +108,7 @@ export class DropPathScheduler extends Callback {
   }
 
   override async onTrainEnd(): Promise<void> {
-    for (const t of this.targets) t.layer.drop.rateOverride.clear();
+    for (const t of this.targets) t.override.clear();
     this.targets = [];
     this.serving = null;
   }
@@ -124,6 +128,6 @@ export class DropPathScheduler extends Callback {
     if (!serving) return;
     const rate = checkRate(this.schedule(t, batch), `DropPathScheduler: the schedule's rate at epoch ${t}`);
     this.currentRate = rate;
-    for (const target of this.targets) target.layer.drop.rateOverride.set(rate * target.share, serving.live);
+    for (const target of this.targets) target.override.set(rate * target.share, serving.live);
   }
 }

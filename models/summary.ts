@@ -3,7 +3,7 @@ import {layers} from '@tensorflow/tfjs-layers';
 import {trainingPath} from '../layers/training_paths';
 import type {TrainingPath} from '../layers/training_paths';
 import {analyzeBlocks, blockLayers} from './blocks';
-import {isDropLayer} from './find_layers';
+import {activeRateOf, isDropLayer} from './find_layers';
 import {checkKeys} from '../src/internal/validate';
 
 type Layer = InstanceType<typeof layers.Layer>;
@@ -11,7 +11,7 @@ type Layer = InstanceType<typeof layers.Layer>;
 /** One drop layer of a model. */
 export interface DropPathRow {
   name: string;
-  /** 'Dropout': a Keras stochastic-depth Dropout (noise shape [null, 1, …, 1]); DropPathScheduler leaves its rate alone. */
+  /** 'Dropout': a Keras stochastic-depth Dropout (noise shape [null, 1, …, 1]); DropPathScheduler schedules it like a DropPath. */
   type: 'DropPath' | 'StochasticResidual' | 'Dropout';
   mode: 'row' | 'batch';
   /** 'skip' or 'mask' for StochasticResidual; DropPath always masks. */
@@ -65,7 +65,7 @@ export function dropPathSummary(model: Layer, opts: {print?: boolean | ((line: s
       mode: ours ? l.mode : 'row',
       strategy: ours ? l.strategy : 'mask',
       rate: l.rate,
-      activeRate: ours ? l.activeRate : l.rate,
+      activeRate: activeRateOf(l),
       removable: notRemovable === null,
       trainingPath: blockPath(l),
     };

@@ -1,5 +1,8 @@
 import {DropPath, DropPathScheduler, StochasticResidual, dropPathSummary, layers as dpLayers, resnet, schedules, timeSchedules}
   from '../../index';
+import seedrandom from 'seedrandom';
+
+import {binomialTwoSided} from '../utils/stats';
 import {tf} from '../utils/tf';
 
 describe('time schedules: golden values per epoch', () => {
@@ -95,7 +98,7 @@ describe('DropPathScheduler inside model.fit (tfjs-node)', () => {
     const plain = tf.sequential({layers: [tf.layers.dense({units: 1, inputShape: [2]})]});
     plain.compile({optimizer: 'sgd', loss: 'meanSquaredError'});
     await expect(plain.fit(tf.ones([2, 2]), tf.ones([2, 1]), {epochs: 1, verbose: 0,
-      callbacks: [new DropPathScheduler({schedule: () => 0.1})]})).rejects.toThrow(/has no DropPath or StochasticResidual layer/);
+      callbacks: [new DropPathScheduler({schedule: () => 0.1})]})).rejects.toThrow(/has no DropPath, StochasticResidual or stochastic-depth Dropout .* to schedule; addDropPath\(model, \{rate\}\) gives it one/);
   });
 });
 
@@ -193,5 +196,63 @@ describe('dropPathSummary', () => {
     expect(s.text).toMatch(/expected depth: 3\.00 of 4 drop layers/);
     expect(dropPathSummary(m).rows[0]).toBeInstanceOf(Object);
     expect(m.layers.filter((l) => l instanceof StochasticResidual || l instanceof DropPath)).toHaveLength(4);
+  });
+});
+
+describe("DropPathScheduler: Keras' stochastic-depth Dropouts (noise shape [null, 1, 1, 1]) are scheduled too", () => {
+  /** Two residual blocks whose drops are Keras-style Dropouts, as a loaded EfficientNet has them. */
+  const build = () => {
+    const input = tf.input({shape: [4, 4, 2]});
+    let x: tf.SymbolicTensor = input;
+    [0.1, 0.2].forEach((rate, i) => {
+      const branch = tf.layers.conv2d({filters: 2, kernelSize: 3, padding: 'same', name: `conv${i}`}).apply(x) as tf.SymbolicTensor;
+      const dropped = tf.layers.dropout({rate, noiseShape: [null, 1, 1, 1], name: `sd${i}`}).apply(branch) as tf.SymbolicTensor;
+      x = tf.layers.add().apply([x, dropped]) as tf.SymbolicTensor;
+    });
+    const out = tf.layers.dense({units: 2, activation: 'softmax'}).apply(tf.layers.flatten().apply(x)) as tf.SymbolicTensor;
+    const m = tf.model({inputs: input, outputs: out});
+    m.compile({optimizer: 'sgd', loss: 'categoricalCrossentropy'});
+    return m;
+  };
+  const xs = tf.randomUniform([16, 4, 4, 2], 0, 1, 'float32', 4);
+  const ys = tf.oneHot(tf.tensor1d(Array.from({length: 16}, (_, i) => i % 2), 'int32'), 2);
+  const N = 2000;
+  /** Samples a training call of the layer drops, out of N (a Dropout's dropped rows are all zero). */
+  const dropped = (m: tf.LayersModel, name: string) => tf.tidy(() => {
+    const y = m.getLayer(name).apply(tf.ones([N, 1, 1, 1]), {training: true}) as tf.Tensor;
+    return tf.sum(tf.equal(y, 0).cast('int32')).dataSync()[0] as number;
+  });
+  const savedRates = (m: tf.LayersModel) => {
+    const found: number[] = [];
+    JSON.stringify(m.toJSON(null, false), (k, v) => { if (k === 'rate' && typeof v === 'number') found.push(v); return v; });
+    return found;
+  };
+
+  test('rates follow the schedule in proportion, the training calls drop at them, the saved rates stay the own ones', async () => {
+    // tfjs' unseeded Dropout draws from Math.random: seeded here so that the counts are fixed.
+    const random = seedrandom.alea('scheduler-dropout');
+    const spy = jest.spyOn(Math, 'random').mockImplementation(() => random());
+    try {
+      const m = build();
+      expect(dropPathSummary(m).rows.map((r) => [r.type, r.rate])).toEqual([['Dropout', 0.1], ['Dropout', 0.2]]);
+      const seen: {active: number[]; saved: number[]; drops: number}[] = [];
+      await m.fit(xs, ys, {epochs: 2, batchSize: 8, verbose: 0, callbacks: [
+        new DropPathScheduler({schedule: (t) => (t < 1 ? 0.6 : 0.4)}),
+        new tf.CustomCallback({onBatchBegin: async (batch) => {
+          if (batch === 0) {
+            seen.push({active: dropPathSummary(m).rows.map((r) => r.activeRate), saved: savedRates(m), drops: dropped(m, 'sd1')});
+          }
+        }})]});
+      expect(seen.map((s) => s.active)).toEqual([[0.3, 0.6], [0.2, 0.4]].map((r) => r.map((v) => expect.closeTo(v, 12))));
+      expect(seen.map((s) => s.saved)).toEqual([[0.1, 0.2], [0.1, 0.2]]);
+      expect(binomialTwoSided(seen[0]!.drops, N, 0.6)).toBeGreaterThan(1e-4);
+      expect(binomialTwoSided(seen[1]!.drops, N, 0.4)).toBeGreaterThan(1e-4);
+      // Over: the layers drop at their own rates again, and their configs never changed.
+      expect(dropPathSummary(m).rows.map((r) => r.activeRate)).toEqual([0.1, 0.2]);
+      expect(binomialTwoSided(dropped(m, 'sd1'), N, 0.2)).toBeGreaterThan(1e-4);
+      expect((m.getLayer('sd1').getConfig() as {rate: number}).rate).toBe(0.2);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
