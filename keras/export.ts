@@ -270,7 +270,9 @@ function exportContainer(container: unknown, path: string[], h5Prefix: string, s
     const lname = String(layer.name ?? (isObject(layer.config) ? layer.config.name : ''));
     const lcls = String(layer.class_name);
     if (lcls === 'Model' || lcls === 'Functional' || lcls === 'Sequential') containers.add(lname);
-    const group = groupOf(lcls); // every class is written under its own name, so Keras' group is its snake_case
+    // Every class is written under its own name, so Keras' group is its snake_case; a tfjs 'Model' is written as
+    // Keras' Functional, whose group is 'functional'.
+    const group = groupOf(lcls === 'Model' ? 'Functional' : lcls);
     if (lname.includes('/')) {
       // Keras 3's Layer refuses such a name when the file is loaded ("cannot contain character `/`").
       scope.refusals.add(lname, lcls, "its name contains '/', which Keras 3 refuses in a layer name: rename the layer");

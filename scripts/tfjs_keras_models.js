@@ -86,6 +86,26 @@ function sequential() {
   return model;
 }
 
+/**
+ * A functional model with a functional model nested in it (Keras writes it as Functional, its weights under
+ * layers/functional/…), residual blocks in both, given stochastic depth by addDropPath.
+ */
+function nested() {
+  const L = tf.layers;
+  const innerIn = tf.input({shape: [6, 6, 4], name: 'inner_in'});
+  let y = innerIn;
+  for (let i = 0; i < 2; i++) {
+    const b = L.conv2d({filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', name: `inner_b${i}`}).apply(y);
+    y = L.add({name: `inner_add${i}`}).apply([y, L.conv2d({filters: 4, kernelSize: 1, name: `inner_b${i}_out`}).apply(b)]);
+  }
+  const inner = tf.model({inputs: innerIn, outputs: L.globalAveragePooling2d({name: 'inner_pool'}).apply(y), name: 'inner'});
+  const input = tf.input({shape: [6, 6, 3], name: 'outer_in'});
+  const stem = L.conv2d({filters: 4, kernelSize: 1, name: 'outer_stem'}).apply(input);
+  const res = L.add({name: 'outer_add'}).apply([stem, L.conv2d({filters: 4, kernelSize: 3, padding: 'same', name: 'outer_branch'}).apply(stem)]);
+  const out = L.dense({units: 3, name: 'head'}).apply(inner.apply(res));
+  return dp.addDropPath(tf.model({inputs: input, outputs: out, name: 'nested'}), {rate: 0.3, seed: 4}).model;
+}
+
 function writeJson(file, x, y) {
   fs.writeFileSync(file, JSON.stringify({x: Array.from(x.dataSync()), xShape: x.shape, y: Array.from(y.dataSync()), yShape: y.shape}));
 }
@@ -97,6 +117,7 @@ async function make(outDir) {
     resnet_residual: await resnetLogits('stochasticResidual'),
     zoo: zoo(),
     sequential: sequential(),
+    nested: nested(),
   };
   let seed = 100;
   for (const [name, model] of Object.entries(models)) {

@@ -15,7 +15,7 @@ import tfjs_drop_path
 from tfjs_drop_path import DropPath, DropPathScheduler, StochasticResidual, linear_warmup
 
 ROOT = Path(__file__).resolve().parents[2]
-MODELS = ["resnet_drop_path", "resnet_residual", "zoo", "sequential"]
+MODELS = ["resnet_drop_path", "resnet_residual", "zoo", "sequential", "nested"]
 BACKEND = keras.backend.backend()
 
 
@@ -67,6 +67,10 @@ def test_tfjs_models_open_in_keras_with_the_same_predictions(tfjs_dir, name):
         assert sum(isinstance(layer, StochasticResidual) for layer in model.layers) == 4
     if name == "resnet_drop_path":
         assert sum(isinstance(layer, DropPath) for layer in model.layers) == 4
+    if name == "nested":  # addDropPath's drops, in the outer model and in the Functional nested in it
+        inner = model.get_layer("inner")
+        assert [layer.rate for layer in (*model.layers, *inner.layers) if isinstance(layer, DropPath)] == \
+            pytest.approx([0.0, 0.15, 0.3])
 
 
 def test_a_model_keras_saves_again_reads_back_in_tfjs(tfjs_dir, tmp_path):
