@@ -10,7 +10,6 @@
 import {nodeModule} from '../src/internal/node_modules';
 import {io, tensor} from '@tensorflow/tfjs-core';
 import type {Tensor} from '@tensorflow/tfjs-core';
-import {layers as tfLayers, models} from '@tensorflow/tfjs-layers';
 import type {LayersModel} from '@tensorflow/tfjs-layers';
 
 import '../layers/drop_path';
@@ -29,6 +28,7 @@ import {translateKerasConfig} from './translate';
 import type {WeightPlanEntry} from './translate';
 import {runningInNode} from '../src/internal/node_compat';
 import {writeFileAtomic} from '../src/internal/files';
+import {buildWithinBudget, fetchBytes, fileUrlPath, readLocalFile, sizeText} from '../src/internal/model_files';
 import {checkKeys, checkLimit, describe} from '../src/internal/validate';
 
 type Layer = LayersModel['layers'][number];
@@ -102,86 +102,6 @@ function loadOptions(opts: LoadKerasOptions | undefined): LoadKerasOptions & Req
   return {...o, h5TimeoutMs, ...modelFileLimits(o, 'loadKerasModel')};
 }
 
-const sizeText = (n: number) => (n >= MiB ? `${(n / MiB).toFixed(1)} MiB` : `${n} bytes`);
-
-/**
- * A local file's bytes: a regular file (opened without blocking, so a FIFO or
- * a device is refused rather than waited on) no larger than `max`.
- */
-export async function readLocalFile(file: string, max: number, what: string, option: string): Promise<Uint8Array> {
-  const fs = nodeModule('fs');
-  let handle: import('fs').promises.FileHandle;
-  try {
-    handle = await fs.promises.open(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-  } catch (e) {
-    throw new Error(`cannot read '${file}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).`);
-  }
-  try {
-    const stat = await handle.stat();
-    if (!stat.isFile()) throw new Error(`${what} '${file}' is not a regular file (a folder, a FIFO or a device), so it is not read.`);
-    if (stat.size > max) {
-      throw new Error(`${what} '${file}' is ${sizeText(stat.size)}, more than the limit ${option} (${sizeText(max)}).`);
-    }
-    const bytes = new Uint8Array(stat.size);
-    for (let at = 0; at < bytes.length;) {
-      const {bytesRead} = await handle.read(bytes, at, bytes.length - at, at);
-      if (bytesRead === 0) throw new Error(`${what} '${file}' shrank while it was read (${at} of ${bytes.length} bytes).`);
-      at += bytesRead;
-    }
-    return bytes;
-  } finally {
-    await handle.close();
-  }
-}
-
-/** The path of a file:// URL, with an error naming the URL when it is not one this machine can open. */
-async function fileUrlPath(source: string, who = 'loadKerasModel'): Promise<string> {
-  const {fileURLToPath} = nodeModule('url');
-  try {
-    return fileURLToPath(source);
-  } catch (e) {
-    throw new Error(`${who}('${source}'): not a file URL this machine can open (${(e as Error).message}).`);
-  }
-}
-
-/** The body of a fetched URL, refused past `max` bytes (by its Content-Length, and while it streams). */
-async function fetchBytes(url: string, max: number): Promise<Uint8Array> {
-  const where = `loadKerasModel('${url}')`;
-  let response: Response;
-  try {
-    response = await fetch(url);
-  } catch (e) {
-    const cause = (e as {cause?: {message?: string; code?: string}}).cause;
-    throw new Error(`${where}: GET ${url} failed (${[(e as Error).message, cause?.code ?? cause?.message].filter(Boolean).join(': ')}).`);
-  }
-  if (!response.ok) throw new Error(`${where}: GET ${url} answered ${response.status} ${response.statusText}.`);
-  const declared = Number(response.headers.get('content-length'));
-  const tooBig = (n: number) => new Error(`${where}: the response is ${n === Infinity ? 'larger than' : sizeText(n) + ','} ` +
-    `more than the limit maxFileBytes (${sizeText(max)}).`);
-  if (Number.isFinite(declared) && declared > max) throw tooBig(declared);
-  if (!response.body) return new Uint8Array(await response.arrayBuffer());
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const {done, value} = await reader.read();
-    if (done) break;
-    total += value.length;
-    if (total > max) {
-      await reader.cancel();
-      throw tooBig(Infinity);
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    bytes.set(c, at);
-    at += c.length;
-  }
-  return bytes;
-}
-
 async function bytesOf(source: KerasSource, max: number): Promise<{bytes: Uint8Array; where: string}> {
   const held = (bytes: Uint8Array, where: string) => {
     if (bytes.length > max) throw new Error(`${where}: ${sizeText(bytes.length)}, more than the limit maxFileBytes (${sizeText(max)}).`);
@@ -210,37 +130,6 @@ async function bytesOf(source: KerasSource, max: number): Promise<{bytes: Uint8A
   }
   throw new Error(`loadKerasModel: source must be a path, a file:// or http(s):// URL, an ArrayBuffer, a Uint8Array or a File, ` +
     `but received ${describe(source)}.`);
-}
-
-/**
- * Builds a model from a checked tfjs topology, allowing its layers to create
- * at most `budget` weight values in all — what the file really holds — so a
- * config that declares a layer of 2^26 units is refused before a gigabyte is
- * allocated. tfjs-layers builds the model synchronously inside
- * `modelFromJSON`'s first step, the only time the guard is in place.
- */
-export function buildWithinBudget(topology: Record<string, unknown>, budget: number, where: string): Promise<LayersModel> {
-  const proto = tfLayers.Layer.prototype as unknown as {addWeight: (this: Layer, name: string, shape: number[], ...rest: unknown[]) => unknown};
-  const addWeight = proto.addWeight;
-  let used = 0;
-  proto.addWeight = function bounded(this: Layer, name: string, shape: number[], ...rest: unknown[]) {
-    const n = (shape ?? []).reduce((a, b) => a * (b ?? NaN), 1);
-    if (!Number.isFinite(n) || n < 0 || used + n > budget) {
-      throw new Error(`${where}: layer '${this.name}' would create the weight '${name}' of shape [${shape}] ` +
-        `(${Number.isFinite(n) ? n.toLocaleString('en-US') : 'an unknown number of'} values) where the file holds only ` +
-        `${budget.toLocaleString('en-US')} weight values in all${used ? ` and ${used.toLocaleString('en-US')} are taken` : ''}: ` +
-        'its config declares weights the file does not hold.');
-    }
-    used += n;
-    return addWeight.call(this, name, shape, ...rest);
-  };
-  try {
-    return models.modelFromJSON({modelTopology: topology} as never);
-  } catch (e) {
-    return Promise.reject(e);
-  } finally {
-    proto.addWeight = addWeight;
-  }
 }
 
 /** An error that names the file: a message that does not start with `where` gets it in front. */
