@@ -9,6 +9,7 @@ import {DropPath, dropPathLayer} from './layers/drop_path';
 import {StochasticResidual, stochasticResidualLayer} from './layers/stochastic_residual';
 import {Normalization} from './layers/normalization';
 import {LayerScale} from './layers/layer_scale';
+import {ClassTokenPosition, MultiHeadSelfAttention, TokenPool} from './layers/transformer';
 import {FixedDropout, StochasticDepth} from './layers/keras_stochastic_depth';
 
 export {dropPath} from './src/ops/drop_path';
@@ -24,6 +25,8 @@ export {bottleneck, convBnAct, planResNet, resnet} from './models/builders';
 export type {Activation, BlockOptions, BlockPlan, BlockType, BottleneckArgs, ConvBnActArgs, ResNetArgs, StageSpec, StemSpec} from './models/builders';
 export {keepEvery, pruneBlocks} from './models/prune';
 export {addDropPath, setDropPathRates} from './models/add_drop_path';
+export {CONVNEXT_PRESETS, VIT_PRESETS, convnext, vit} from './models/transformers';
+export type {ConvNeXtArgs, ViTArgs} from './models/transformers';
 export type {AddDropPathArgs, AddDropPathResult, ResidualBlock} from './models/add_drop_path';
 export type {KeepSpec, PruneArgs} from './models/prune';
 export * as schedules from './src/schedules';
@@ -35,6 +38,8 @@ export {dropPathSummary} from './models/summary';
 export {trainingPaths, useFastBlocks} from './models/fast_blocks';
 export {Normalization} from './layers/normalization';
 export {LayerScale} from './layers/layer_scale';
+export {ClassTokenPosition, MultiHeadSelfAttention, TokenPool};
+export type {ClassTokenPositionArgs, MultiHeadSelfAttentionArgs, TokenPoolArgs} from './layers/transformer';
 export {FixedDropout, StochasticDepth} from './layers/keras_stochastic_depth';
 export type {TrainingPathReport, TrainingPathRow} from './models/fast_blocks';
 export {setFastTraining, trainingPath} from './layers/training_paths';
@@ -49,4 +54,5 @@ export const layers = {
 };
 
 /** Every layer class this package registers with tf.serialization. */
-export const registeredClasses = [DropPath, StochasticResidual, Normalization, LayerScale, StochasticDepth, FixedDropout] as const;
+export const registeredClasses = [DropPath, StochasticResidual, Normalization, LayerScale, StochasticDepth, FixedDropout,
+  MultiHeadSelfAttention, ClassTokenPosition, TokenPool] as const;
