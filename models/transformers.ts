@@ -283,8 +283,8 @@ export interface ConvNeXtArgs extends DropArgs {
   /** A timm model name (`convnext_atto` … `convnext_base`): its depths and dims; the other args override them. */
   preset?: string;
   numClasses: number;
-  /** [height, width, channels] (default [224, 224, 3]); height and width must divide by 32. */
-  inputShape?: [number, number, number];
+  /** [height, width, channels] (default [224, 224, 3]); height and width must divide by 32, or be null (any such size). */
+  inputShape?: [number | null, number | null, number];
   /** Blocks per stage (four stages). */
   depths?: number[];
   /** Channels per stage. */
@@ -338,9 +338,13 @@ export function convnext(args: ConvNeXtArgs): LayersModel {
   const numClasses = positiveInt(args.numClasses, 'convnext: numClasses');
   const depths = intList(args.depths ?? preset?.depths, 'convnext: depths');
   const dims = intList(args.dims ?? preset?.dims, 'convnext: dims', depths.length);
-  const shape = intList(optional(args.inputShape, [224, 224, 3], 'convnext: inputShape'), 'convnext: inputShape', 3);
+  const given = optional<(number | null)[]>(args.inputShape, [224, 224, 3], 'convnext: inputShape');
+  // Height and width may be null: the network is fully convolutional (any multiple of the stride, as in timm).
+  const shape = Array.isArray(given) && given.length === 3 ?
+    [...given.slice(0, 2).map((d, i) => (d === null ? null : positiveInt(d, `convnext: inputShape[${i}]`))),
+      positiveInt(given[2], 'convnext: inputShape[2]')] : intList(given, 'convnext: inputShape', 3);
   const stride = 4 * 2 ** (depths.length - 1);
-  if ((shape[0] as number) % stride !== 0 || (shape[1] as number) % stride !== 0) {
+  if ((shape[0] ?? 0) % stride !== 0 || (shape[1] ?? 0) % stride !== 0) {
     throw new Error(`convnext: inputShape's height and width must divide by ${stride} (the stem's 4 and one 2 per later stage), ` +
       `but received ${JSON.stringify(shape)}.`);
   }
@@ -357,7 +361,7 @@ export function convnext(args: ConvNeXtArgs): LayersModel {
   const seed = drop.seed;
   const norm = (x: SymbolicTensor, name: string) => layers.layerNormalization({epsilon, name}).apply(x) as SymbolicTensor;
 
-  const inp = input({shape, name: 'input'});
+  const inp = input({shape: shape as number[], name: 'input'});
   let x = layers.conv2d({filters: dims[0] as number, kernelSize: 4, strides: 4, kernelInitializer: weights(seedOf(seed, 'stem')),
     name: 'stem_0'}).apply(inp) as SymbolicTensor;
   x = norm(x, 'stem_1');

@@ -43,9 +43,9 @@ for (const file of jsFiles(esm)) {
   }
 }
 fs.writeFileSync(path.join(esm, 'package.json'), `${JSON.stringify({type: 'module', sideEffects: ['./layers/*.js', './index.js',
-  './keras/index.js']}, null, 2)}\n`);
+  './keras/index.js', './timm/index.js']}, null, 2)}\n`);
 
-const doors = {index: 'index.js', keras: 'keras/index.js'};
+const doors = {index: 'index.js', keras: 'keras/index.js', timm: 'timm/index.js'};
 fs.mkdirSync(path.join(root, 'dist', 'node'), {recursive: true});
 for (const [name, cjs] of Object.entries(doors)) {
   const names = Object.keys(require(path.join(root, 'dist', cjs))).filter((n) => n !== '__esModule' && n !== 'default').sort();
