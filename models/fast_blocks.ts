@@ -19,7 +19,7 @@ type Layer = InstanceType<typeof layers.Layer>;
 /** One BatchNormalization or Activation layer and the path its training calls take. */
 export interface TrainingPathRow {
   name: string;
-  className: 'BatchNormalization' | 'Activation';
+  className: 'BatchNormalization' | 'Activation' | 'LayerNormalization';
   path: TrainingPath;
   /** Why: the probe's verdict for 'fused' / 'portable', the reason a layer cannot be switched, or 'not switched'. */
   note: string;
@@ -35,7 +35,7 @@ export interface TrainingPathReport {
   text: string;
 }
 
-const CANDIDATES = new Set(['BatchNormalization', 'Activation']);
+const CANDIDATES = new Set(['BatchNormalization', 'Activation', 'LayerNormalization']);
 
 function checkModel(model: unknown, where: string): Layer {
   if (!(model instanceof layers.Layer)) {
@@ -63,7 +63,7 @@ export function trainingPaths(model: Layer, opts: {print?: boolean | ((line: str
   const backend = getBackend();
   const notes = [...new Set(rows.filter((r) => r.path !== 'fused').map((r) => `${r.path}: ${r.note}`))];
   const text = [`training paths on backend '${backend}': ${counts.fused} fused, ${counts.portable} portable, ` +
-    `${counts.stock} stock (of ${rows.length} BatchNormalization / Activation layers)`, ...notes.map((n) => `  ${n}`)].join('\n');
+    `${counts.stock} stock (of ${rows.length} BatchNormalization / LayerNormalization / Activation layers)`, ...notes.map((n) => `  ${n}`)].join('\n');
   if (opts.print) (typeof opts.print === 'function' ? opts.print : console.log)(text);
   return {rows, counts, backend, text};
 }

@@ -81,7 +81,7 @@ test('saved, they are a stock BatchNormalization and Activation; switched off, t
 
 test('a layer without a fast path is refused, saying why', () => {
   expect(() => setFastTraining(tf.layers.dense({units: 2, name: 'd'}), true))
-    .toThrow("setFastTraining: layer 'd' cannot take the fast path: it is a Dense, not a BatchNormalization or an Activation.");
+    .toThrow("setFastTraining: layer 'd' cannot take the fast path: it is a Dense, not a BatchNormalization, a LayerNormalization or an Activation.");
   expect(() => setFastTraining(tf.layers.activation({activation: 'relu6', name: 'a'}), true))
     .toThrow("layer 'a' cannot take the fast path: it is an Activation 'relu6'; the fast path covers 'relu' only.");
   expect(() => setFastTraining(tf.layers.batchNormalization({center: false, name: 'b'}), true))
@@ -129,4 +129,54 @@ test('withOutputScale refuses a re-entrant call and always unsets the scale', ()
   const bn = tf.layers.batchNormalization({name: 'bnx'});
   expect(() => withOutputScale(bn, 2, () => withOutputScale(bn, 3, () => 0))).toThrow("withOutputScale: layer 'bnx' is already scaled (a re-entrant call).");
   expect(withOutputScale(bn, 2, () => 7)).toBe(7);
+});
+
+describe.each(BACKENDS)('fast LayerNormalization (tokens [batch, tokens, dim]) on backend %s', (backend) => {
+  test('training outputs and every gradient equal stock tfjs-layers; inference is the stock call; a fraction of the kernels', () =>
+    onBackend(backend, () => {
+      const make = () => {
+        const ln = tf.layers.layerNormalization({epsilon: 1e-6, gammaInitializer: tf.initializers.randomUniform({minval: 0.5, maxval: 1.5, seed: 3}),
+          betaInitializer: tf.initializers.randomUniform({minval: -0.3, maxval: 0.3, seed: 4})});
+        ln.apply(tf.input({shape: [9, 8]}));
+        return ln;
+      };
+      const stock = make();
+      const fast = make();
+      setFastTraining(fast, true);
+      expect(trainingPath(fast)).toBe('portable');
+      const x = tf.randomNormal([4, 9, 8], 0.5, 2, 'float32', 5);
+      const dy = tf.randomNormal([4, 9, 8], 0, 1, 'float32', 6);
+      const run = (ln: typeof stock) => {
+        const f = () => tf.sum(tf.mul(ln.apply(x, {training: true}) as tf.Tensor, dy)) as tf.Scalar;
+        const {grads} = tf.variableGrads(f, ln.trainableWeights.map((w) => (w as unknown as {val: tf.Variable}).val));
+        const dx = tf.grad((z: tf.Tensor) => tf.sum(tf.mul(ln.apply(z, {training: true}) as tf.Tensor, dy)))(x);
+        return [ln.apply(x, {training: true}) as tf.Tensor, dx, ...Object.values(grads)];
+      };
+      /** The kernels one training gradient (input and weights) runs, by name. */
+      const kernels = (ln: typeof stock) => {
+        const before = tf.engine().state.numTensors;
+        const seen: Record<string, number> = {};
+        const eng = tf.engine() as unknown as {runKernel: (name: string, ...a: unknown[]) => unknown};
+        const orig = eng.runKernel;
+        eng.runKernel = function (name: string, ...a: unknown[]) {
+          seen[name] = (seen[name] ?? 0) + 1;
+          return orig.call(this, name, ...a);
+        };
+        try {
+          tf.tidy(() => {
+            tf.variableGrads(() => tf.sum(ln.apply(x, {training: true}) as tf.Tensor) as tf.Scalar,
+              ln.trainableWeights.map((w) => (w as unknown as {val: tf.Variable}).val));
+          });
+        } finally {
+          eng.runKernel = orig;
+        }
+        expect(tf.engine().state.numTensors).toBe(before);
+        return seen;
+      };
+      expectClose(values(run(fast)), values(run(stock)), 2e-5);
+      expect(Array.from((fast.apply(x) as tf.Tensor).dataSync())).toEqual(Array.from((stock.apply(x) as tf.Tensor).dataSync()));
+      // Stock: tfjs' Tile gradient, a slice and an add per repetition (4 × 9 = 36 for each of γ and β); fast: none.
+      expect(kernels(stock).Slice).toBeGreaterThanOrEqual(72);
+      expect([kernels(fast).Slice, kernels(fast).Tile]).toEqual([undefined, undefined]);
+    }));
 });
