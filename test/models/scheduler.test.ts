@@ -206,7 +206,7 @@ describe("DropPathScheduler: Keras' stochastic-depth Dropouts (noise shape [null
     let x: tf.SymbolicTensor = input;
     [0.1, 0.2].forEach((rate, i) => {
       const branch = tf.layers.conv2d({filters: 2, kernelSize: 3, padding: 'same', name: `conv${i}`}).apply(x) as tf.SymbolicTensor;
-      const dropped = tf.layers.dropout({rate, noiseShape: [null, 1, 1, 1], name: `sd${i}`}).apply(branch) as tf.SymbolicTensor;
+      const dropped = tf.layers.dropout({rate, noiseShape: [null, 1, 1, 1] as unknown as number[], name: `sd${i}`}).apply(branch) as tf.SymbolicTensor;
       x = tf.layers.add().apply([x, dropped]) as tf.SymbolicTensor;
     });
     const out = tf.layers.dense({units: 2, activation: 'softmax'}).apply(tf.layers.flatten().apply(x)) as tf.SymbolicTensor;
