@@ -135,10 +135,10 @@ export class MultiHeadSelfAttention extends layers.Layer {
       const training = isTraining(kwargs);
       let qkv = matMul(reshape(x, [batch * tokens, dim]), w.qkv.read());
       if (w.qkvBias) qkv = add(qkv, w.qkvBias.read());
-      // [B·N, 3·D] → [3, B, H, N, hd]: timm's reshape(B, N, 3, H, hd).permute(2, 0, 3, 1, 4).
-      const parts = transpose(reshape(qkv, [batch, tokens, 3, heads, headDim]), [2, 0, 3, 1, 4]);
-      const part = (i: number) => reshape(slice(parts, [i, 0, 0, 0, 0], [1, batch, heads, tokens, headDim]),
-        [batch, heads, tokens, headDim]);
+      // timm's reshape(B, N, 3, H, hd).permute(2, 0, 3, 1, 4), with tensors of rank 4 at most (WebGL's shaders
+      // do not compile every rank-5 op): columns [i·D, (i+1)·D) of qkv are q, k, v, each [B, N, H, hd] → [B, H, N, hd].
+      const part = (i: number) => transpose(reshape(slice(qkv, [0, i * dim], [batch * tokens, dim]), [batch, tokens, heads, headDim]),
+        [0, 2, 1, 3]);
       const q = mul(part(0), headDim ** -0.5);
       let attention = softmax(matMul(q, part(1), false, true));
       if (training && this.attentionDropout > 0) attention = dropout(attention, this.attentionDropout);

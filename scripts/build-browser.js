@@ -4,6 +4,7 @@
  * each reads the global `tf` and exposes `tfdp`):
  *   dist/browser/tfjs-drop-path.min.js        the core
  *   dist/browser/tfjs-drop-path.keras.min.js  the core and the Keras door
+ *   dist/browser/tfjs-drop-path.timm.min.js   the core and the timm door
  * Bundlers use the package's ES modules (dist/esm/, the `import` condition).
  * Fails if either bundle contains tfjs itself.
  */
@@ -36,10 +37,13 @@ async function main() {
     format: 'iife', globalName: 'tfdp', minify: true, plugins: [globalTf]};
   const builds = [
     // The core: the layers, builders, schedules, pruning, fast paths. No zip, HDF5 or Node module.
-    {file: 'tfjs-drop-path.min.js', entryPoints: [entry], max: 80000},
+    {file: 'tfjs-drop-path.min.js', entryPoints: [entry], max: 110000},
     // The core and the Keras door in one script (fflate; h5wasm's own script build is loaded by its worker).
-    {file: 'tfjs-drop-path.keras.min.js', max: 160000, external: ['fs', 'os', 'path', 'url', 'worker_threads'],
+    {file: 'tfjs-drop-path.keras.min.js', max: 190000, external: ['fs', 'os', 'path', 'url', 'worker_threads'],
       stdin: {contents: "export * from './index'; export * from './keras/index';", resolveDir: root, loader: 'ts'}},
+    // The core and the timm door (the safetensors reader; in the browser, checkpoints come by URL or as bytes).
+    {file: 'tfjs-drop-path.timm.min.js', max: 130000, external: ['fs', 'os', 'path', 'url', 'worker_threads'],
+      stdin: {contents: "export * from './index'; export * from './timm/index';", resolveDir: root, loader: 'ts'}},
   ];
   for (const b of builds) {
     await esbuild.build({...common, ...(b.stdin ? {stdin: b.stdin} : {entryPoints: b.entryPoints}), external: b.external ?? [],

@@ -39,12 +39,16 @@ afterAll(async () => {
 test('the script-tag builds exclude tfjs and expose the plugin; the core carries no Keras reader', () => {
   const core = fs.readFileSync(path.join(ROOT, 'dist/browser/tfjs-drop-path.min.js'), 'utf8');
   const keras = fs.readFileSync(path.join(ROOT, 'dist/browser/tfjs-drop-path.keras.min.js'), 'utf8');
-  // tfjs itself is megabytes; the core with seedrandom is about 64 KiB, with fflate and the Keras bridge about 122 KiB.
-  expect(core.length).toBeLessThan(80000);
-  expect(keras.length).toBeLessThan(160000);
-  for (const text of [core, keras]) expect(text).toMatch(/var tfdp=/);
-  expect(core).not.toMatch(/loadKerasModel|model\.weights\.h5|worker_threads/);
+  const timm = fs.readFileSync(path.join(ROOT, 'dist/browser/tfjs-drop-path.timm.min.js'), 'utf8');
+  // tfjs itself is megabytes; the core with seedrandom is about 85 KiB, with fflate and the Keras bridge about 142 KiB,
+  // with the timm reader about 100 KiB.
+  expect(core.length).toBeLessThan(110000);
+  expect(keras.length).toBeLessThan(190000);
+  expect(timm.length).toBeLessThan(130000);
+  for (const text of [core, keras, timm]) expect(text).toMatch(/var tfdp=/);
+  expect(core).not.toMatch(/loadKerasModel|loadTimmModel|model\.weights\.h5|worker_threads/);
   expect(keras).toMatch(/loadKerasModel/);
+  expect(timm).toMatch(/loadTimmModel/);
 });
 
 describe.each([
@@ -104,6 +108,30 @@ test('examples/browser/keras.html: a Keras 3 .keras file loads in the browser (U
     expect(result.noUrlError).toMatch(/in the browser, model\.weights\.h5 is handled by h5wasm in a Web Worker: pass \{h5wasmUrl\}/);
     expect(result.diffSaved).toBe(0);
     expect(result.savedBytes as number).toBeGreaterThan(100000);
+    expect(result.ok).toBe(true);
+    expect(errors).toEqual([]);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('examples/browser/timm.html: timm checkpoints load in the browser (URL and File) with timm\'s predictions, fine-tune with AdamW; a damaged file is refused', async () => {
+  const browser = await chromium.launch({executablePath: EXECUTABLE, args: FLAGS});
+  try {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+    page.on('response', (r) => { if (r.status() >= 400) errors.push(`HTTP ${r.status()}: ${r.url()}`); });
+    await page.goto(`${base}/examples/browser/timm.html`);
+    await page.waitForFunction(() => document.body.dataset.status !== 'running', undefined, {timeout: 120000});
+    const result = await page.evaluate(() => (window as unknown as {__tfdpTimm: Record<string, unknown>}).__tfdpTimm);
+    fs.mkdirSync(path.join(ROOT, 'runs', 'browser'), {recursive: true});
+    await page.screenshot({path: path.join(ROOT, 'runs', 'browser', 'page-timm.png'), fullPage: true});
+    expect(result.error).toBeUndefined();
+    expect(result.deit3_small as number).toBeLessThan(1e-4);
+    expect(result.convnext_atto as number).toBeLessThan(1e-4);
+    expect(result.rates).toEqual([0, 0, 0.05, 0.05, 0.1, 0.1]);
+    expect(result.brokenError).toMatch(/model\.safetensors: tensor '.*' ends at byte \d+ of the data, past its end/);
     expect(result.ok).toBe(true);
     expect(errors).toEqual([]);
   } finally {
