@@ -6,7 +6,12 @@
  * tokens dropping at its rate, save / load, and the package's model tools on
  * them. Exactness against timm itself: test/timm/.
  */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import type {io} from '@tensorflow/tfjs-core';
+
+import {saveKerasModel} from '../../keras';
 
 import * as dp from '../../index';
 import {binomialTwoSided} from '../utils/stats';
@@ -201,3 +206,27 @@ describe('vit and convnext', () => {
     for (const [make, message] of bad) expect(make).toThrow(message);
   });
 });
+
+test('file:// round trips (every layer kind, with and without class token) are bit-identical; saveKerasModel refuses naming each layer', () =>
+  onBackend('cpu', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfdp-vit-'));
+    try {
+      const models = [
+        dp.vit({imageSize: 16, patchSize: 4, dim: 12, depth: 2, heads: 3, numClasses: 4, dropPathRate: 0.2, seed: 1, qkvBias: false,
+          layerScale: 0.5, embedClass: false, blockType: 'stochasticResidual', name: 'vit_a'}),
+        dp.vit({imageSize: 16, patchSize: 4, dim: 12, depth: 1, heads: 2, numClasses: 4, classToken: false, seed: 2, name: 'vit_b'}),
+        dp.convnext({inputShape: [null, null, 3], depths: [1, 1, 1, 1], dims: [4, 8, 8, 8], numClasses: 3, seed: 3, name: 'cnx'}),
+      ];
+      for (const m of models) {
+        const where = `file://${path.join(dir, m.name)}`;
+        await m.save(where);
+        const back = await tf.loadLayersModel(`${where}/model.json`);
+        const x = tf.randomNormal([2, 32, 32, 3].map((d, i) => (i === 1 || i === 2) && m.name.startsWith('vit') ? 16 : d), 0, 1, 'float32', 4);
+        expect(Array.from((back.predict(x) as tf.Tensor).dataSync())).toEqual(Array.from((m.predict(x) as tf.Tensor).dataSync()));
+      }
+    } finally {
+      fs.rmSync(dir, {recursive: true, force: true});
+    }
+    await expect(saveKerasModel(dp.vit({imageSize: 16, patchSize: 4, dim: 12, depth: 1, heads: 3, numClasses: 4})))
+      .rejects.toThrow(/3 layers cannot:\n {2}'pos_embed' \(ClassTokenPosition\): no Keras 3 layer is known to compute the same function\n {2}'blocks_0_attn' \(MultiHeadSelfAttention\).*\n {2}'pool' \(TokenPool\)/);
+  }));
