@@ -34,6 +34,8 @@ export * as timeSchedules from './src/schedules/time';
 export type {TimeSchedule} from './src/schedules/time';
 export {DropPathScheduler} from './models/scheduler';
 export {AdamW} from './src/optimizers/adamw';
+export {GroupedAdam, GroupedSGD} from './src/optimizers/grouped';
+export type {GroupedAdamArgs, GroupedSGDArgs} from './src/optimizers/grouped';
 export type {AdamWArgs, DecayExclusion} from './src/optimizers/adamw';
 export * as optimizers from './src/optimizers';
 export type {DropPathSchedulerArgs} from './models/scheduler';

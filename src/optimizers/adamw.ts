@@ -9,15 +9,16 @@
  *
  * ε is added to the bias-corrected √v, as torch does (Keras 3's AdamW adds it
  * to the uncorrected √v, which is a larger effective ε early in training).
- * The bias corrections are computed in double precision on the host, as
- * torch computes them from its step count.
+ * The bias corrections and the decay factor are computed in double precision
+ * on the host, as torch computes them. All variables are updated as one flat
+ * vector (./grouped.ts).
  */
-import {add, div, dispose, engine, mul, serialization, sqrt, square, sub, tidy, zerosLike} from '@tensorflow/tfjs-core';
-import type {NamedTensorMap, Tensor, Variable} from '@tensorflow/tfjs-core';
-import type {NamedTensor} from '@tensorflow/tfjs-core/dist/tensor_types';
-import {Optimizer} from '@tensorflow/tfjs-core';
+import {add, dispose, div, keep, mul, serialization, sqrt, square, sub, tensor1d} from '@tensorflow/tfjs-core';
+import type {Tensor, Variable} from '@tensorflow/tfjs-core';
 
 import {checkKeys, checkOneOf, describe, optional} from '../internal/validate';
+import {GroupedOptimizer, inRange} from './grouped';
+import type {Layout} from './grouped';
 
 /** Which variables weight decay leaves alone: 'none' (decay every variable, torch's default) or 'timm'. */
 export type DecayExclusion = 'none' | 'timm';
@@ -46,24 +47,8 @@ export interface AdamWArgs {
 const KEYS = ['learningRate', 'beta1', 'beta2', 'epsilon', 'weightDecay', 'exclude', 'excludeNames'];
 const TIMM_NAMES = ['cls_token', 'pos_embed', 'dist_token'];
 
-function inRange(value: unknown, where: string, lo: number, hi: number, loOpen: boolean, hiOpen: boolean): number {
-  const ok = typeof value === 'number' && Number.isFinite(value) && (loOpen ? value > lo : value >= lo) && (hiOpen ? value < hi : value <= hi);
-  if (!ok) {
-    throw new Error(`${where} must be a number in ${loOpen ? '(' : '['}${lo}, ${hi}${hiOpen ? ')' : ']'}, but received ${describe(value)}.`);
-  }
-  return value as number;
-}
-
-/** One variable's moments, and the names they are saved under (`<variable>/m`, `<variable>/v`, as tfjs' Adam). */
-interface Slot {
-  m: Variable;
-  v: Variable;
-  mName: string;
-  vName: string;
-}
-
 /** AdamW with decoupled weight decay: `optimizers.adamw(args)`; serializable (class name 'AdamW'). */
-export class AdamW extends Optimizer {
+export class AdamW extends GroupedOptimizer {
   static get className(): string {
     return 'AdamW';
   }
@@ -75,21 +60,20 @@ export class AdamW extends Optimizer {
   readonly weightDecay: number;
   readonly exclude: DecayExclusion;
   readonly excludeNames: readonly string[];
-  /**
-   * The moments, by the variable's place in the gradients given (as tfjs' own optimizers keep them: a model passes
-   * its trainable weights in one order, so moments restored by setWeights meet their variables in a loaded model
-   * whose variables are named anew).
-   */
-  private slots: Slot[] = [];
+  protected readonly slotNames = ['m', 'v'] as const;
+  protected readonly where = 'optimizers.adamw';
+  /** Per flat element: whether its variable decays; and the factor vector for the learning rate it was made for. */
+  private decayMask: boolean[] | null = null;
+  private factor: {lr: number; tensor: Tensor} | null = null;
 
   constructor(args: AdamWArgs = {}) {
     super();
     checkKeys(args, KEYS, 'optimizers.adamw(args)');
-    this.learningRate = inRange(optional(args.learningRate, 1e-3, 'adamw: learningRate'), 'adamw: learningRate', 0, Infinity, false, true);
-    this.beta1 = inRange(optional(args.beta1, 0.9, 'adamw: beta1'), 'adamw: beta1', 0, 1, false, true);
-    this.beta2 = inRange(optional(args.beta2, 0.999, 'adamw: beta2'), 'adamw: beta2', 0, 1, false, true);
-    this.epsilon = inRange(optional(args.epsilon, 1e-8, 'adamw: epsilon'), 'adamw: epsilon', 0, Infinity, false, true);
-    this.weightDecay = inRange(optional(args.weightDecay, 0.01, 'adamw: weightDecay'), 'adamw: weightDecay', 0, Infinity, false, true);
+    this.learningRate = inRange(optional(args.learningRate, 1e-3, 'adamw: learningRate'), 'adamw: learningRate', 0, Infinity, true);
+    this.beta1 = inRange(optional(args.beta1, 0.9, 'adamw: beta1'), 'adamw: beta1', 0, 1, true);
+    this.beta2 = inRange(optional(args.beta2, 0.999, 'adamw: beta2'), 'adamw: beta2', 0, 1, true);
+    this.epsilon = inRange(optional(args.epsilon, 1e-8, 'adamw: epsilon'), 'adamw: epsilon', 0, Infinity, true, true);
+    this.weightDecay = inRange(optional(args.weightDecay, 0.01, 'adamw: weightDecay'), 'adamw: weightDecay', 0, Infinity, true);
     this.exclude = checkOneOf(optional(args.exclude, 'none', 'adamw: exclude'), ['none', 'timm'] as const, 'adamw: exclude');
     const names = optional(args.excludeNames, [], 'adamw: excludeNames');
     if (!Array.isArray(names) || !names.every((n) => typeof n === 'string' && n.length > 0)) {
@@ -107,58 +91,48 @@ export class AdamW extends Optimizer {
     return true;
   }
 
-  override applyGradients(variableGradients: NamedTensorMap | NamedTensor[]): void {
-    const pairs: [string, Tensor | null][] = Array.isArray(variableGradients) ?
-      variableGradients.map((v) => [v.name, v.tensor]) : Object.entries(variableGradients);
-    const t = this.iterations + 1; // (iterations_ is undefined until the getter first runs)
+  protected override onLayout(layout: Layout): void {
+    this.decayMask = layout.variables.map((v) => this.decays(v));
+    this.dropFactor();
+  }
+
+  /** p · (1 − lr·wd) for decaying elements, p for the others: the factor as torch casts it (double → float32). */
+  private decayFactor(layout: Layout): Tensor | null {
+    if (this.weightDecay === 0 || !this.decayMask?.some(Boolean)) return null;
+    if (this.factor?.lr === this.learningRate) return this.factor.tensor;
+    this.dropFactor();
+    const values = new Float32Array(layout.total);
+    let at = 0;
+    layout.sizes.forEach((n, i) => {
+      values.fill(this.decayMask?.[i] ? 1 - this.learningRate * this.weightDecay : 1, at, at + n);
+      at += n;
+    });
+    const tensor = keep(tensor1d(values)); // made inside the step's tidy, kept across steps
+    this.factor = {lr: this.learningRate, tensor};
+    return tensor;
+  }
+
+  private dropFactor(): void {
+    if (this.factor) dispose(this.factor.tensor);
+    this.factor = null;
+  }
+
+  protected update(g: Tensor, p: Tensor, t: number): Tensor {
     const lr = this.learningRate;
     const stepSize = lr / (1 - this.beta1 ** t);
     const correction2 = Math.sqrt(1 - this.beta2 ** t);
-    tidy(() => {
-      pairs.forEach(([name, gradient], i) => {
-        const variable = engine().registeredVariables[name] as Variable | undefined;
-        if (!variable) throw new Error(`adamw: no variable '${name}' is registered (a gradient for a disposed variable?).`);
-        let slot = this.slots[i];
-        if (!slot) {
-          slot = tidy(() => ({m: zerosLike(variable).variable(false), v: zerosLike(variable).variable(false), mName: `${name}/m`,
-            vName: `${name}/v`}));
-          this.slots[i] = slot;
-        }
-        if (gradient == null) return;
-        const m = add(slot.m, mul(sub(gradient, slot.m), 1 - this.beta1));
-        const v = add(mul(slot.v, this.beta2), mul(square(gradient), 1 - this.beta2));
-        slot.m.assign(m);
-        slot.v.assign(v);
-        const decayed = this.decays(variable) ? mul(variable, 1 - lr * this.weightDecay) : variable;
-        variable.assign(sub(decayed, mul(div(m, add(div(sqrt(v), correction2), this.epsilon)), stepSize)));
-      });
-    });
-    this.incrementIterations();
+    const m = add(this.slot('m'), mul(sub(g, this.slot('m')), 1 - this.beta1));
+    const v = add(mul(this.slot('v'), this.beta2), mul(square(g), 1 - this.beta2));
+    this.slot('m').assign(m);
+    this.slot('v').assign(v);
+    const factor = this.decayFactor(this.layout as Layout);
+    const decayed = factor ? mul(p, factor) : p;
+    return sub(decayed, mul(div(m, add(div(sqrt(v), correction2), this.epsilon)), stepSize));
   }
 
   override dispose(): void {
-    for (const s of this.slots) dispose([s.m, s.v]);
-    this.slots = [];
-  }
-
-  override async getWeights(): Promise<NamedTensor[]> {
-    const slots = this.slots;
-    return [await this.saveIterations(), ...slots.map((s) => ({name: s.mName, tensor: s.m})),
-      ...slots.map((s) => ({name: s.vName, tensor: s.v}))];
-  }
-
-  override async setWeights(weightValues: NamedTensor[]): Promise<void> {
-    const values = await this.extractIterations(weightValues);
-    if (values.length % 2 !== 0) throw new Error(`adamw: setWeights expects the iterations and then m and v per variable, but received ${values.length} moments.`);
-    const half = values.length / 2;
-    this.dispose();
-    for (let i = 0; i < half; i++) {
-      const m = values[i] as NamedTensor;
-      const v = values[half + i] as NamedTensor;
-      const name = m.name.replace(/\/m$/, '');
-      if (v.name !== `${name}/v`) throw new Error(`adamw: setWeights found '${m.name}' and '${v.name}' in the places of one variable's m and v.`);
-      this.slots.push({m: m.tensor.variable(false), v: v.tensor.variable(false), mName: m.name, vName: v.name});
-    }
+    super.dispose();
+    this.dropFactor();
   }
 
   override getConfig(): serialization.ConfigDict {
@@ -185,4 +159,3 @@ serialization.registerClass(AdamW);
 export function adamw(args: AdamWArgs = {}): AdamW {
   return new AdamW(args);
 }
-
