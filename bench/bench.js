@@ -15,8 +15,20 @@
  * the honest limit 1 / (1 − mean rate × share) beside the ideal. TensorFlow
  * ops per step are counted on the backend for one step of each model.
  *
+ * Optimizer: Adam by default (--optimizer sgd for SGD). The stock networks train with
+ * tf.train's optimizer; the builders' with the package's grouped one (optimizers.adam /
+ * optimizers.sgd: one flat update per step), and one more row gives the builders'
+ * blocks with tf.train's, to show each gain on its own.
+ *
+ * Anchors: with --python PY (or TFDP_BENCH_PYTHON), a Python that has keras 3 with
+ * tensorflow and torch, the same network also trains in Keras (its compiled train step) and
+ * in PyTorch (eager, 2 threads) — bench/anchors.py, one process each, their steps
+ * interleaved with the TF.js models' — and an anchors table compares them. Such a Python
+ * from the local wheels: `python3 -m venv venv && PIP_RETRIES=0 venv/bin/pip install
+ * tensorflow-cpu==2.21.0 keras==3.15.1 torch`.
+ *
  * Usage: node bench/bench.js [--steps N] [--warmup N] [--rates 0.1,0.5]
- *                              [--sizes 16,32] [--out DIR] [--smoke]
+ *                              [--sizes 16,32] [--optimizer adam|sgd] [--python PY] [--out DIR] [--smoke]
  */
 // Quiet libtensorflow's start-up lines (README: "What you see at start-up"); values you set are kept.
 process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
@@ -33,7 +45,8 @@ const dp = require('tfjs-drop-path');
 
 const {values: argv} = parseArgs({options: {
   steps: {type: 'string'}, warmup: {type: 'string'}, rates: {type: 'string'}, sizes: {type: 'string'},
-  out: {type: 'string'}, smoke: {type: 'boolean'}, help: {type: 'boolean', short: 'h'},
+  out: {type: 'string'}, smoke: {type: 'boolean'}, optimizer: {type: 'string'}, python: {type: 'string'},
+  help: {type: 'boolean', short: 'h'},
 }});
 if (argv.help) {
   console.log(fs.readFileSync(__filename, 'utf8').split('*/')[0]);
@@ -48,6 +61,11 @@ const OUT = argv.out ?? (smoke ? fs.mkdtempSync(path.join(os.tmpdir(), 'tfdp-ben
 const BATCH = smoke ? 8 : 32;
 const CHANNELS = smoke ? 16 : 64;
 const BLOCKS = smoke ? 2 : 8;
+const OPTIMIZER = argv.optimizer ?? 'adam';
+if (!['adam', 'sgd'].includes(OPTIMIZER)) throw new Error(`--optimizer must be adam or sgd, but received '${OPTIMIZER}'.`);
+/** tf.train's optimizer (stock), or the package's grouped one with the same update. */
+const optimizerFor = (grouped) => (OPTIMIZER === 'adam' ? (grouped ? dp.optimizers.adam(1e-3) : tf.train.adam(1e-3)) :
+  (grouped ? dp.optimizers.sgd(0.01) : tf.train.sgd(0.01)));
 
 /**
  * The Keras/timm mask as users write it: `branch / keep * floor(keep + U)`,
@@ -75,6 +93,7 @@ class KerasStyleDrop extends tf.layers.Layer {
 const BASELINES = [
   {key: 'stock', label: 'stock tf.layers (conv2d with bias, batchNormalization, activation)', stock: true},
   {key: 'stock_nobias', label: "builders with fastPath: false (no conv bias, stock training calls)", build: {blockType: 'plain', fastPath: false}},
+  {key: 'fast_tftrain', label: "builders' fast blocks with tf.train's optimizer", build: {blockType: 'plain'}, tfTrain: true},
 ];
 /** Every block's branch skipped (rate 1, 'skip' 'batch'): what is left is the step outside droppable branches. */
 const ALL_DROPPED = {key: 'all_dropped', label: 'every branch skipped', build: {blockType: 'stochasticResidual', strategy: 'skip', dropPathMode: 'batch'}};
@@ -120,7 +139,9 @@ function buildModel(method, size, maxRate) {
   const pooled = tf.layers.globalAveragePooling2d({}).apply(x);
   const out = tf.layers.dense({units: 10, activation: 'softmax'}).apply(pooled);
   const model = tf.model({inputs: input, outputs: out});
-  model.compile({optimizer: tf.train.sgd(0.01), loss: 'categoricalCrossentropy'});
+  // Stock networks and the fastPath: false builders train with tf.train's optimizer, the fast blocks with the grouped one.
+  const grouped = !(method.stock || method.tfTrain || method.build?.fastPath === false);
+  model.compile({optimizer: optimizerFor(grouped), loss: 'categoricalCrossentropy'});
   return model;
 }
 
@@ -163,6 +184,40 @@ async function countOps(model, x, y) {
   return count;
 }
 
+const PYTHON = argv.python ?? process.env.TFDP_BENCH_PYTHON;
+
+/** One anchor framework's process (bench/anchors.py), stepped on request; null when it cannot start. */
+async function startAnchor(framework, size) {
+  const {spawn} = require('child_process');
+  const readline = require('readline');
+  const child = spawn(PYTHON, [path.join(__dirname, 'anchors.py'), framework, String(size), OPTIMIZER, String(BLOCKS), String(CHANNELS),
+    String(BATCH)],
+    {stdio: ['pipe', 'pipe', 'pipe'], env: {...process.env, TF_CPP_MIN_LOG_LEVEL: '3'}});
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr = (stderr + d).slice(-4000); });
+  const lines = readline.createInterface({input: child.stdout});
+  const waiting = [];
+  const queued = [];
+  lines.on('line', (l) => (waiting.length ? waiting.shift()(l) : queued.push(l)));
+  const next = () => new Promise((resolve, reject) => {
+    if (queued.length) return resolve(queued.shift());
+    const onExit = (code) => reject(new Error(`anchors.py ${framework} exited (${code}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`));
+    child.once('exit', onExit);
+    waiting.push((l) => { child.off('exit', onExit); resolve(l); });
+  });
+  try {
+    const ready = await next();
+    const params = Number(ready.split(' ')[1]);
+    return {framework, params, times: [],
+      step: async () => { child.stdin.write('step\n'); return Number(await next()); },
+      close: () => { child.stdin.end('quit\n'); }};
+  } catch (e) {
+    console.error(`  anchor ${framework} ${size}×${size} not run: ${e.message}`);
+    child.kill();
+    return null;
+  }
+}
+
 const meanRateOf = (maxRate) => (maxRate === 0 ? 0 : dp.schedules.linear(BLOCKS, maxRate).reduce((s, r) => s + r, 0) / BLOCKS);
 
 async function benchSize(size) {
@@ -197,11 +252,22 @@ async function benchSize(size) {
     const paths = dp.trainingPaths(e.model).counts;
     e.paths = paths;
   }
+  const anchors = [];
+  if (PYTHON) {
+    for (const framework of ['keras', 'torch']) {
+      const a = await startAnchor(framework, size);
+      if (a) anchors.push(a);
+    }
+  }
   if (!smoke) console.error(`  ${size}×${size}: ${entries.length} models warmed up, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB`);
   const rssBefore = process.memoryUsage().rss;
   measuring = true;
   for (let step = 0; step < STEPS; step++) {
-    for (const e of shuffled(entries, step + size)) {
+    for (const e of shuffled([...entries, ...anchors], step + size)) {
+      if (e.framework) {
+        e.times.push(await e.step());
+        continue;
+      }
       const before = tf.memory().numTensors;
       const t0 = process.hrtime.bigint();
       await e.model.trainOnBatch(x, y); // returns the loss value: the step has finished
@@ -221,7 +287,7 @@ async function benchSize(size) {
   // The within-run spread of a ratio: the same ratio from the even and from the odd steps alone.
   const half = (times, parity) => times.filter((_, i) => i % 2 === parity);
   const spread = (e, ref) => Math.abs(median(half(ref.times, 0)) / median(half(e.times, 0)) - median(half(ref.times, 1)) / median(half(e.times, 1)));
-  const branchShare = 1 - median(entries[3].times) / base;
+  const branchShare = 1 - median(entries[1 + BASELINES.length].times) / base;
   const rows = entries.map((e) => {
     const meanRate = e.method === ALL_DROPPED ? 1 : meanRateOf(e.rate);
     // Blocks without a drop layer (rate 0 is still a layer in the builders) count as never dropped.
@@ -242,9 +308,18 @@ async function benchSize(size) {
       speedup: median(e.times) / base, halfSpread: spread(stock === e ? e : e, none)};
   });
   const rssAfter = process.memoryUsage().rss;
+  const trainable = (m) => m.trainableWeights.reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1), 0);
+  const anchorRows = [
+    {key: 'tfjs', label: "TF.js: the builders' fast blocks, grouped optimizer", params: trainable(none.model), medianMs: base},
+    {key: 'tfjs_stock', label: `TF.js: stock tf.layers, tf.train.${OPTIMIZER}`, params: trainable(stock.model), medianMs: median(stock.times)},
+    ...anchors.map((a) => ({key: a.framework, label: a.framework === 'keras' ? 'Keras 3.15, TensorFlow backend (compiled train step)' :
+      'PyTorch, eager, 2 threads', params: a.params, medianMs: median(a.times), halfSpreadVsTfjs:
+      Math.abs(median(half(a.times, 0)) / median(half(none.times, 0)) - median(half(a.times, 1)) / median(half(none.times, 1)))})),
+  ].map((r) => ({...r, tfjsOverThis: base / r.medianMs}));
+  anchors.forEach((a) => a.close());
   entries.forEach((e) => e.model.dispose());
   tf.dispose([x, y]);
-  return {size, rows, fastVsStock, branchShare, fastMs: base, fastOps: none.opsPerStep, fastPaths: none.paths,
+  return {size, rows, fastVsStock, anchors: anchorRows, branchShare, fastMs: base, fastOps: none.opsPerStep, fastPaths: none.paths,
     rssBeforeMB: rssBefore / 2 ** 20, rssAfterMB: rssAfter / 2 ** 20};
 }
 
@@ -264,7 +339,7 @@ async function benchFamily(rate) {
   const x = tf.randomUniform([BATCH, 32, 32, 3], 0, 255, 'float32', 1);
   const y = tf.oneHot(tf.tensor1d(Array.from({length: BATCH}, (_, i) => i % 3), 'int32'), 3);
   for (const v of variants) {
-    v.model.compile({optimizer: tf.train.sgd(1e-3), loss: 'categoricalCrossentropy'});
+    v.model.compile({optimizer: optimizerFor(true), loss: 'categoricalCrossentropy'});
     v.times = [];
     for (let i = 0; i < WARMUP; i++) await v.model.trainOnBatch(x, y);
   }
@@ -290,12 +365,18 @@ function markdown(result) {
     const p = s.fastPaths;
     lines.push(`**${s.size}×${s.size}×${CHANNELS}, batch ${BATCH}, ${BLOCKS} bottleneck blocks, no drop path** — the builders' ` +
       `fast blocks (${p.fused} of ${p.fused + p.portable + p.stock} BatchNorm / ReLU layers fused) against the same network ` +
-      'from stock tf.layers (higher is faster)', '');
+      `from stock tf.layers, ${OPTIMIZER === 'adam' ? 'Adam' : 'SGD'} (higher is faster)`, '');
     lines.push('| network | median step | TF ops per step | fast blocks\' speed-up |', '|---|---|---|---|');
     for (const b of s.fastVsStock) {
       lines.push(`| ${b.label} | ${b.medianMs.toFixed(1)} ms | ${b.opsPerStep ?? 'n/a'} | **${ratio(b.speedup, b.halfSpread)}** |`);
     }
-    lines.push(`| builders' blocks (fast path, the default) | ${s.fastMs.toFixed(1)} ms | ${s.fastOps ?? 'n/a'} | 1× |`, '');
+    lines.push(`| builders' fast blocks with the grouped optimizer (the default) | ${s.fastMs.toFixed(1)} ms | ${s.fastOps ?? 'n/a'} | 1× |`, '');
+    if (s.anchors.length > 2) {
+      lines.push(`**${s.size}×${s.size}, the same network in the frameworks users would pick instead** — ` +
+        `${OPTIMIZER === 'adam' ? 'Adam' : 'SGD'}, batch ${BATCH}, every process's steps interleaved in one run`, '',
+        '| network | trainable parameters | median step | TF.js builders\' step / this |', '|---|---|---|---|',
+        ...s.anchors.map((a) => `| ${a.label} | ${a.params} | ${a.medianMs.toFixed(1)} ms | ${ratio(a.tfjsOverThis, a.halfSpreadVsTfjs)} |`), '');
+    }
     lines.push(`**${s.size}×${s.size}, stochastic depth on the fast blocks** — speed-up vs no drop path (median step ` +
       `${s.fastMs.toFixed(1)} ms). Droppable branches take ${(100 * s.branchShare).toFixed(1)}% of the step ` +
       '(1 − step with every branch skipped / step with none).', '');
@@ -332,7 +413,8 @@ function markdown(result) {
       ...f.rows.map((r) => `| ${r.key} | ${r.medianMs.toFixed(1)} ms | ${r.speedup.toFixed(2)}× |`), '');
   }
   lines.push(`${result.steps} measured steps per model after ${result.warmup} warm-up steps, all models interleaved in one ` +
-    `process (${result.backend}, ${result.cpus} CPUs, Node ${result.node}, SGD, TF_ENABLE_ONEDNN_OPTS=${result.onednn}); ` +
+    `process (${result.backend}, ${result.cpus} CPUs, Node ${result.node}, ${result.optimizer === 'adam' ? 'Adam' : 'SGD'}, ` +
+    `TF_ENABLE_ONEDNN_OPTS=${result.onednn}); ` +
     'medians of per-step times. ±: the within-run spread, |ratio from even steps − ratio from odd steps|.');
   return lines.join('\n');
 }
@@ -345,7 +427,7 @@ async function main() {
   const result = {
     family,
     plugin: dp.version, backend: tf.getBackend(), tfjs: tf.version.tfjs, node: process.versions.node,
-    cpus: os.cpus().length, batch: BATCH, channels: CHANNELS, blocks: BLOCKS, steps: STEPS, warmup: WARMUP,
+    cpus: os.cpus().length, optimizer: OPTIMIZER, batch: BATCH, channels: CHANNELS, blocks: BLOCKS, steps: STEPS, warmup: WARMUP,
     rates: RATES, onednn: process.env.TF_ENABLE_ONEDNN_OPTS ?? 'unset', sizes, seconds: (Date.now() - started) / 1000, date: new Date().toISOString(),
   };
   fs.mkdirSync(OUT, {recursive: true});
