@@ -1,6 +1,5 @@
 // Quiet libtensorflow's start-up lines in the test workers, as the examples do (README).
 process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
-process.env.TF_ENABLE_ONEDNN_OPTS ??= '0';
 
 /** @type {import('jest').Config} */
 module.exports = {

@@ -32,7 +32,6 @@
  */
 // Quiet libtensorflow's start-up lines (README: "What you see at start-up"); values you set are kept.
 process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
-process.env.TF_ENABLE_ONEDNN_OPTS ??= '0';
 
 const fs = require('fs');
 const os = require('os');
@@ -428,7 +427,7 @@ async function main() {
     family,
     plugin: dp.version, backend: tf.getBackend(), tfjs: tf.version.tfjs, node: process.versions.node,
     cpus: os.cpus().length, optimizer: OPTIMIZER, batch: BATCH, channels: CHANNELS, blocks: BLOCKS, steps: STEPS, warmup: WARMUP,
-    rates: RATES, onednn: process.env.TF_ENABLE_ONEDNN_OPTS ?? 'unset', sizes, seconds: (Date.now() - started) / 1000, date: new Date().toISOString(),
+    rates: RATES, onednn: process.env.TF_ENABLE_ONEDNN_OPTS ?? 'unset (on)', sizes, seconds: (Date.now() - started) / 1000, date: new Date().toISOString(),
   };
   fs.mkdirSync(OUT, {recursive: true});
   fs.writeFileSync(path.join(OUT, 'results.json'), `${JSON.stringify(result, null, 2)}\n`);

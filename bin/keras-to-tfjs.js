@@ -10,10 +10,9 @@ const path = require('path');
 
 const USAGE = 'usage: tfjs-drop-path keras-to-tfjs MODEL.keras OUT_DIR';
 
-/** tfjs-node (or -node-gpu), started quiet (libtensorflow's INFO lines and oneDNN off unless the user set them). */
+/** tfjs-node (or -node-gpu), started quiet (libtensorflow's INFO lines hidden unless the user set TF_CPP_MIN_LOG_LEVEL). */
 function loadTf() {
   process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
-  process.env.TF_ENABLE_ONEDNN_OPTS ??= '0';
   for (const name of ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu']) {
     try {
       require.resolve(name);

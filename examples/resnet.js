@@ -6,7 +6,6 @@
  */
 // Quiet libtensorflow's start-up lines (README: "What you see at start-up"); values you set are kept.
 process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
-process.env.TF_ENABLE_ONEDNN_OPTS ??= '0';
 require('tfjs-drop-path/node-compat');  // Node 22+: before tfjs-node (README: Node.js versions)
 const tf = require('@tensorflow/tfjs-node');
 const dp = require('tfjs-drop-path');

@@ -7,7 +7,6 @@
  */
 // Quiet libtensorflow's start-up lines (README: "What you see at start-up"); values you set are kept.
 process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
-process.env.TF_ENABLE_ONEDNN_OPTS ??= '0';
 const fs = require('fs');
 const os = require('os');
 const path = require('path');

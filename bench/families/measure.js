@@ -11,7 +11,6 @@
  * Usage: node bench/families/measure.js DIR [--steps N] [--batch N] [--out FILE]
  */
 process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
-process.env.TF_ENABLE_ONEDNN_OPTS ??= '0';
 
 const fs = require('fs');
 const path = require('path');

@@ -9,7 +9,6 @@
  * Usage: node bench/timm/measure.js DIR [--steps N]
  */
 process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
-process.env.TF_ENABLE_ONEDNN_OPTS ??= '0';
 
 const cp = require('child_process');
 const fs = require('fs');
