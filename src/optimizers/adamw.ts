@@ -139,13 +139,6 @@ export class AdamW extends GroupedOptimizer {
     return {learningRate: this.learningRate, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon, weightDecay: this.weightDecay,
       exclude: this.exclude, excludeNames: [...this.excludeNames]};
   }
-
-  static override fromConfig<T extends serialization.Serializable>(cls: serialization.SerializableConstructor<T>,
-      config: serialization.ConfigDict): T {
-    const args = {...config} as AdamWArgs & {customObjects?: unknown};
-    delete args.customObjects; // tfjs passes its customObjects along
-    return new (cls as unknown as new (args: AdamWArgs) => T)(args);
-  }
 }
 serialization.registerClass(AdamW);
 

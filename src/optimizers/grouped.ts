@@ -101,6 +101,14 @@ export abstract class GroupedOptimizer extends Optimizer {
     return this.layout;
   }
 
+  /** The optimizer its config describes (every subclass takes its config as its one argument object). */
+  static override fromConfig<T extends serialization.Serializable>(cls: serialization.SerializableConstructor<T>,
+      config: serialization.ConfigDict): T {
+    const args = {...config};
+    delete args.customObjects; // tfjs passes its customObjects along
+    return new (cls as unknown as new (a: serialization.ConfigDict) => T)(args);
+  }
+
   /** Called once the layout is known (e.g. to build a decay mask). */
   protected onLayout(_layout: Layout): void {}
 
@@ -228,12 +236,6 @@ export class GroupedAdam extends GroupedOptimizer {
     return {learningRate: this.learningRate, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon};
   }
 
-  static override fromConfig<T extends serialization.Serializable>(cls: serialization.SerializableConstructor<T>,
-      config: serialization.ConfigDict): T {
-    const args = {...config} as Record<string, unknown>;
-    delete args.customObjects;
-    return new (cls as unknown as new (a: GroupedAdamArgs) => T)(args as GroupedAdamArgs);
-  }
 }
 serialization.registerClass(GroupedAdam);
 
@@ -287,12 +289,6 @@ export class GroupedSGD extends GroupedOptimizer {
     return {learningRate: this.learningRate, momentum: this.momentum, useNesterov: this.useNesterov};
   }
 
-  static override fromConfig<T extends serialization.Serializable>(cls: serialization.SerializableConstructor<T>,
-      config: serialization.ConfigDict): T {
-    const args = {...config} as Record<string, unknown>;
-    delete args.customObjects;
-    return new (cls as unknown as new (a: GroupedSGDArgs) => T)(args as unknown as GroupedSGDArgs);
-  }
 }
 serialization.registerClass(GroupedSGD);
 
