@@ -10,7 +10,7 @@ import type {LayerArgs} from '@tensorflow/tfjs-layers/dist/engine/topology';
 import type {Kwargs} from '@tensorflow/tfjs-layers/dist/types';
 
 import {exactlyOne} from '../src/internal/tensors';
-import {checkKeys, describe, TFJS_LAYER_ARGS} from '../src/internal/validate';
+import {checkKeys, checkPositiveInt, describe, TFJS_LAYER_ARGS} from '../src/internal/validate';
 
 export interface LayerScaleArgs extends LayerArgs {
   /** The initial value of every scale. */
@@ -32,9 +32,7 @@ export class LayerScale extends layers.Layer {
     if (typeof args?.initValues !== 'number' || !Number.isFinite(args.initValues)) {
       throw new Error(`LayerScale: initValues must be a finite number, but received ${describe(args?.initValues)}.`);
     }
-    if (!Number.isInteger(args.projectionDim) || args.projectionDim < 1) {
-      throw new Error(`LayerScale: projectionDim must be a positive integer, but received ${describe(args.projectionDim)}.`);
-    }
+    checkPositiveInt(args.projectionDim, 'LayerScale: projectionDim');
     this.initValues = args.initValues;
     this.projectionDim = args.projectionDim;
   }

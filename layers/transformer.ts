@@ -23,7 +23,8 @@ import type {LayerArgs} from '@tensorflow/tfjs-layers/dist/engine/topology';
 import type {Kwargs} from '@tensorflow/tfjs-layers/dist/types';
 
 import {exactlyOne, isTraining} from '../src/internal/tensors';
-import {checkBoolean, checkKeys, checkOneOf, checkRate, checkSeed, describe, optional, TFJS_LAYER_ARGS} from '../src/internal/validate';
+import {checkBoolean, checkKeys, checkOneOf, checkPositiveInt, checkRate, checkSeed, describe, optional, TFJS_LAYER_ARGS}
+  from '../src/internal/validate';
 
 type InitializerName = 'glorotUniform' | 'truncatedNormal' | 'zeros';
 
@@ -43,13 +44,6 @@ function init(name: InitializerName, seed: number | undefined) {
   if (name === 'zeros') return initializers.zeros();
   if (name === 'truncatedNormal') return initializers.truncatedNormal({stddev: 0.02, seed});
   return initializers.glorotUniform({seed});
-}
-
-function positiveInteger(value: unknown, where: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new Error(`${where} must be a positive integer, but received ${describe(value)}.`);
-  }
-  return value;
 }
 
 export interface MultiHeadSelfAttentionArgs extends LayerArgs {
@@ -88,7 +82,7 @@ export class MultiHeadSelfAttention extends layers.Layer {
     checkKeys(args, ['numHeads', 'qkvBias', 'attentionDropout', 'projectionDropout', 'kernelInitializer', 'seed',
       ...TFJS_LAYER_ARGS], 'MultiHeadSelfAttention(args)');
     super(args);
-    this.numHeads = positiveInteger(args.numHeads, 'MultiHeadSelfAttention: numHeads');
+    this.numHeads = checkPositiveInt(args.numHeads, 'MultiHeadSelfAttention: numHeads');
     this.qkvBias = checkBoolean(optional(args.qkvBias, true, 'MultiHeadSelfAttention: qkvBias'), 'MultiHeadSelfAttention: qkvBias');
     this.attentionDropout = checkRate(optional(args.attentionDropout, 0, 'MultiHeadSelfAttention: attentionDropout'),
       'MultiHeadSelfAttention: attentionDropout');

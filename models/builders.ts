@@ -10,8 +10,8 @@ import {DropPath} from '../layers/drop_path';
 import {prepareTraining} from '../layers/training_paths';
 import {StochasticResidual} from '../layers/stochastic_residual';
 import type {DropStrategy} from '../layers/stochastic_residual';
-import {deriveSeed} from '../src/internal/seeds';
-import {checkKeys, checkOneOf, checkRate, checkSeed, describe, optional} from '../src/internal/validate';
+import {subSeed} from '../src/internal/seeds';
+import {checkKeys, checkOneOf, checkPositiveInt, checkRate, checkSeed, describe, optional} from '../src/internal/validate';
 import type {DropMode} from '../src/internal/validate';
 import {blockRates} from '../src/schedules';
 import type {DepthSchedule, DepthScheduleName} from '../src/schedules';
@@ -137,13 +137,6 @@ function layerName(prefix: string | undefined, suffix: string): string | undefin
   return prefix === undefined ? undefined : `${prefix}_${suffix}`;
 }
 
-function positiveInt(value: unknown, where: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new Error(`${where} must be a positive integer, but received ${describe(value)}.`);
-  }
-  return value;
-}
-
 function channelsOf(x: SymbolicTensor, where: string): number {
   if (!x || !Array.isArray(x.shape)) {
     throw new Error(`${where}: x must be a SymbolicTensor (from tf.input or a layer's apply), but received ${describe(x)}.`);
@@ -154,11 +147,6 @@ function channelsOf(x: SymbolicTensor, where: string): number {
       `but received shape ${JSON.stringify(x.shape)}.`);
   }
   return c;
-}
-
-/** The seed of one part of a block or model (see deriveSeed); undefined stays undefined. */
-function subSeed(seed: number | undefined, role: string, index = 0): number | undefined {
-  return seed === undefined ? undefined : deriveSeed(seed, role, index);
 }
 
 function checkFastPath(value: unknown, where: string): boolean {
@@ -191,9 +179,9 @@ export function convBnAct(x: SymbolicTensor, args: ConvBnActArgs): SymbolicTenso
   const where = `convBnAct${args.name ? ` '${args.name}'` : ''}`;
   checkKeys(args, CONV_BN_ACT_KEYS, `${where}(x, args)`);
   channelsOf(x, where);
-  const filters = positiveInt(args.filters, `${where}: filters`);
-  const kernelSize = positiveInt(args.kernelSize, `${where}: kernelSize`);
-  const strides = positiveInt(optional(args.strides, 1, `${where}: strides`), `${where}: strides`);
+  const filters = checkPositiveInt(args.filters, `${where}: filters`);
+  const kernelSize = checkPositiveInt(args.kernelSize, `${where}: kernelSize`);
+  const strides = checkPositiveInt(optional(args.strides, 1, `${where}: strides`), `${where}: strides`);
   const seed = checkSeed(args.seed, `${where}: seed`);
   const name = optional<string | undefined>(args.name, undefined, `${where}: name`);
   const conv = layers.conv2d({
@@ -238,12 +226,12 @@ export function bottleneck(x: SymbolicTensor, args: BottleneckArgs): SymbolicTen
   const where = `bottleneck${args.name ? ` '${args.name}'` : ''}`;
   checkKeys(args, BOTTLENECK_KEYS, `${where}(x, args)`);
   const inChannels = channelsOf(x, where);
-  const filters = positiveInt(args.filters, `${where}: filters`);
-  const reduction = positiveInt(optional(args.reduction, 4, `${where}: reduction`), `${where}: reduction`);
+  const filters = checkPositiveInt(args.filters, `${where}: filters`);
+  const reduction = checkPositiveInt(optional(args.reduction, 4, `${where}: reduction`), `${where}: reduction`);
   if (filters % reduction !== 0) {
     throw new Error(`${where}: reduction must divide filters (${filters}), but received ${reduction}.`);
   }
-  const strides = positiveInt(optional(args.strides, 1, `${where}: strides`), `${where}: strides`);
+  const strides = checkPositiveInt(optional(args.strides, 1, `${where}: strides`), `${where}: strides`);
   const rate = checkRate(optional(args.dropPathRate, 0, `${where}: dropPathRate`), `${where}: dropPathRate`);
   const seed = checkSeed(args.seed, `${where}: seed`);
   const name = optional<string | undefined>(args.name, undefined, `${where}: name`);
@@ -313,9 +301,9 @@ export function planResNet(args: ResNetArgs): BlockPlan[] {
       throw new Error(`${where} must be an object {filters, blocks, strides?}, but received ${describe(stage)}.`);
     }
     checkKeys(stage, ['filters', 'blocks', 'strides'], where);
-    const filters = positiveInt(stage.filters, `${where}.filters`);
-    const blocks = positiveInt(stage.blocks, `${where}.blocks`);
-    const strides = positiveInt(optional(stage.strides, 1, `${where}.strides`), `${where}.strides`);
+    const filters = checkPositiveInt(stage.filters, `${where}.filters`);
+    const blocks = checkPositiveInt(stage.blocks, `${where}.blocks`);
+    const strides = checkPositiveInt(optional(stage.strides, 1, `${where}.strides`), `${where}.strides`);
     for (let b = 0; b < blocks; b++) {
       plan.push({name: `stage${s + 1}_block${b + 1}`, filters, strides: b === 0 ? strides : 1});
     }
@@ -340,9 +328,9 @@ export function resnet(args: ResNetArgs): LayersModel {
   if (!Array.isArray(args.inputShape) || args.inputShape.length !== 3) {
     throw new Error(`resnet: inputShape must be [height, width, channels], but received ${describe(args.inputShape)}.`);
   }
-  args.inputShape.forEach((d, i) => positiveInt(d, `resnet: inputShape[${i}]`));
-  const numClasses = positiveInt(args.numClasses, 'resnet: numClasses');
-  const reduction = positiveInt(optional(args.reduction, 4, 'resnet: reduction'), 'resnet: reduction');
+  args.inputShape.forEach((d, i) => checkPositiveInt(d, `resnet: inputShape[${i}]`));
+  const numClasses = checkPositiveInt(args.numClasses, 'resnet: numClasses');
+  const reduction = checkPositiveInt(optional(args.reduction, 4, 'resnet: reduction'), 'resnet: reduction');
   const seed = checkSeed(args.seed, 'resnet: seed');
   args.stages.forEach((stage, i) => {
     if (stage.filters % reduction !== 0) {
@@ -357,7 +345,7 @@ export function resnet(args: ResNetArgs): LayersModel {
       throw new Error(`resnet: stem must be an object {filters, kernelSize?, strides?} or null (no stem), but received ${describe(stem)}.`);
     }
     checkKeys(stem, ['filters', 'kernelSize', 'strides'], 'resnet: stem');
-    positiveInt(stem.filters, 'resnet: stem.filters');
+    checkPositiveInt(stem.filters, 'resnet: stem.filters');
   }
 
   const inp = input({shape: args.inputShape, name: 'input'});

@@ -15,7 +15,7 @@ import {analyzeBlocks, isContainer} from './blocks';
 import type {BlockInfo} from './blocks';
 import {ownedLayers, owners} from '../src/internal/walk';
 import type {DropLayer, SampleDropout} from './find_layers';
-import {checkKeys, describe, optional} from '../src/internal/validate';
+import {checkKeys, checkPositiveInt, describe, optional} from '../src/internal/validate';
 
 type Layer = InstanceType<typeof layers.Layer>;
 
@@ -31,9 +31,7 @@ export interface PruneArgs {
 
 /** A predicate keeping every n-th block (0, n, 2n, …); `keepEvery(2)` keeps every other block, as fairseq recommends. */
 export function keepEvery(n: number): (index: number) => boolean {
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) {
-    throw new Error(`keepEvery: n must be a positive integer, but received ${describe(n)}.`);
-  }
+  checkPositiveInt(n, 'keepEvery: n');
   return (index) => index % n === 0;
 }
 

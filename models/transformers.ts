@@ -15,8 +15,9 @@ import {LayerScale} from '../layers/layer_scale';
 import {StochasticResidual} from '../layers/stochastic_residual';
 import {ClassTokenPosition, MultiHeadSelfAttention, TokenPool} from '../layers/transformer';
 import {prepareModelTraining} from './fast_blocks';
-import {deriveSeed} from '../src/internal/seeds';
-import {checkBoolean, checkKeys, checkMode, checkOneOf, checkRate, checkSeed, describe, nearest, optional} from '../src/internal/validate';
+import {subSeed} from '../src/internal/seeds';
+import {checkBoolean, checkKeys, checkMode, checkOneOf, checkPositiveInt, checkRate, checkSeed, describe, nearest, optional}
+  from '../src/internal/validate';
 import {blockRates} from '../src/schedules';
 import type {DepthScheduleName} from '../src/schedules';
 import type {DropMode, DropStrategy} from '../src/types';
@@ -53,22 +54,11 @@ interface Drop {
   seed: number | undefined;
 }
 
-function positiveInt(value: unknown, where: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new Error(`${where} must be a positive integer, but received ${describe(value)}.`);
-  }
-  return value;
-}
-
 function positiveNumber(value: unknown, where: string): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
     throw new Error(`${where} must be a positive number, but received ${describe(value)}.`);
   }
   return value;
-}
-
-function seedOf(seed: number | undefined, role: string, index = 0): number | undefined {
-  return seed === undefined ? undefined : deriveSeed(seed, role, index);
 }
 
 const weights = (seed: number | undefined) => initializers.truncatedNormal({stddev: 0.02, seed});
@@ -95,7 +85,7 @@ interface ResidualNames {
 /** `x + drop(branch(x))`: a DropPath before the add, or the branch as a StochasticResidual's nested model, or no drop. */
 function residual(x: SymbolicTensor, branch: (inp: SymbolicTensor) => SymbolicTensor, rate: number, drop: Drop, names: ResidualNames,
     seedIndex: number): SymbolicTensor {
-  const seed = seedOf(drop.seed, 'drop', seedIndex);
+  const seed = subSeed(drop.seed, 'drop', seedIndex);
   if (drop.blockType === 'stochasticResidual') {
     const inp = input({shape: x.shape.slice(1) as number[], name: `${names.residual}_input`});
     const sub = model({inputs: inp, outputs: branch(inp), name: `${names.residual}_branch`});
@@ -108,7 +98,7 @@ function residual(x: SymbolicTensor, branch: (inp: SymbolicTensor) => SymbolicTe
 }
 
 function head(x: SymbolicTensor, numClasses: number, activation: 'softmax' | 'linear', seed: number | undefined, name: string) {
-  return layers.dense({units: numClasses, activation, kernelInitializer: weights(seedOf(seed, 'head')), name})
+  return layers.dense({units: numClasses, activation, kernelInitializer: weights(subSeed(seed, 'head')), name})
     .apply(x) as SymbolicTensor;
 }
 
@@ -210,14 +200,14 @@ export function vit(args: ViTArgs): LayersModel {
     if (value === undefined) throw new Error(`vit: ${key} is required (or a preset that gives it), but received undefined.`);
     return value as T;
   };
-  const numClasses = positiveInt(args.numClasses, 'vit: numClasses');
-  const imageSize = positiveInt(pick('imageSize', 224), 'vit: imageSize');
-  const patchSize = positiveInt(pick('patchSize', 16), 'vit: patchSize');
+  const numClasses = checkPositiveInt(args.numClasses, 'vit: numClasses');
+  const imageSize = checkPositiveInt(pick('imageSize', 224), 'vit: imageSize');
+  const patchSize = checkPositiveInt(pick('patchSize', 16), 'vit: patchSize');
   if (imageSize % patchSize !== 0) throw new Error(`vit: imageSize ${imageSize} must divide by patchSize ${patchSize}.`);
-  const inChannels = positiveInt(optional(args.inChannels, 3, 'vit: inChannels'), 'vit: inChannels');
-  const dim = positiveInt(pick('dim'), 'vit: dim');
-  const depth = positiveInt(pick('depth'), 'vit: depth');
-  const heads = positiveInt(pick('heads'), 'vit: heads');
+  const inChannels = checkPositiveInt(optional(args.inChannels, 3, 'vit: inChannels'), 'vit: inChannels');
+  const dim = checkPositiveInt(pick('dim'), 'vit: dim');
+  const depth = checkPositiveInt(pick('depth'), 'vit: depth');
+  const heads = checkPositiveInt(pick('heads'), 'vit: heads');
   if (dim % heads !== 0) throw new Error(`vit: dim ${dim} must divide by heads ${heads}.`);
   const hidden = Math.round(dim * positiveNumber(optional(args.mlpRatio, 4, 'vit: mlpRatio'), 'vit: mlpRatio'));
   const qkvBias = checkBoolean(optional(args.qkvBias, true, 'vit: qkvBias'), 'vit: qkvBias');
@@ -241,10 +231,10 @@ export function vit(args: ViTArgs): LayersModel {
     new LayerScale({initValues: layerScaleValue, projectionDim: dim, name}).apply(x) as SymbolicTensor);
 
   const inp = input({shape: [imageSize, imageSize, inChannels], name: 'input'});
-  let x = layers.conv2d({filters: dim, kernelSize: patchSize, strides: patchSize, kernelInitializer: weights(seedOf(seed, 'patch')),
+  let x = layers.conv2d({filters: dim, kernelSize: patchSize, strides: patchSize, kernelInitializer: weights(subSeed(seed, 'patch')),
     name: 'patch_embed_proj'}).apply(inp) as SymbolicTensor;
   x = layers.reshape({targetShape: [patches, dim], name: 'patch_embed_flatten'}).apply(x) as SymbolicTensor;
-  x = new ClassTokenPosition({classToken, embedClass, seed: seedOf(seed, 'pos'), name: 'pos_embed'}).apply(x) as SymbolicTensor;
+  x = new ClassTokenPosition({classToken, embedClass, seed: subSeed(seed, 'pos'), name: 'pos_embed'}).apply(x) as SymbolicTensor;
   x = dropout(x, 'pos_drop');
   for (let i = 0; i < depth; i++) {
     const p = `blocks_${i}`;
@@ -252,15 +242,15 @@ export function vit(args: ViTArgs): LayersModel {
     x = residual(x, (t) => {
       let b = norm(t, `${p}_norm1`);
       b = new MultiHeadSelfAttention({numHeads: heads, qkvBias, attentionDropout: attentionDropRate, projectionDropout: dropRate,
-        seed: seedOf(seed, 'attn', i), name: `${p}_attn`}).apply(b) as SymbolicTensor;
+        seed: subSeed(seed, 'attn', i), name: `${p}_attn`}).apply(b) as SymbolicTensor;
       return scale(b, `${p}_ls1`);
     }, rate, drop, {add: `${p}_add1`, drop: `${p}_drop_path1`, residual: `${p}_attn_residual`}, 2 * i);
     x = residual(x, (t) => {
       let b = norm(t, `${p}_norm2`);
-      b = layers.dense({units: hidden, activation: 'gelu', kernelInitializer: weights(seedOf(seed, 'fc1', i)), name: `${p}_mlp_fc1`})
+      b = layers.dense({units: hidden, activation: 'gelu', kernelInitializer: weights(subSeed(seed, 'fc1', i)), name: `${p}_mlp_fc1`})
         .apply(b) as SymbolicTensor;
       b = dropout(b, `${p}_mlp_drop1`);
-      b = layers.dense({units: dim, kernelInitializer: weights(seedOf(seed, 'fc2', i)), name: `${p}_mlp_fc2`}).apply(b) as SymbolicTensor;
+      b = layers.dense({units: dim, kernelInitializer: weights(subSeed(seed, 'fc2', i)), name: `${p}_mlp_fc2`}).apply(b) as SymbolicTensor;
       b = dropout(b, `${p}_mlp_drop2`);
       return scale(b, `${p}_ls2`);
     }, rate, drop, {add: `${p}_add2`, drop: `${p}_drop_path2`, residual: `${p}_mlp_residual`}, 2 * i + 1);
@@ -319,7 +309,7 @@ function intList(value: unknown, where: string, length?: number): number[] {
   if (!Array.isArray(value) || value.length === 0 || (length !== undefined && value.length !== length)) {
     throw new Error(`${where} must be an array of ${length ?? 'one or more'} positive integers, but received ${describe(value)}.`);
   }
-  return value.map((v, i) => positiveInt(v, `${where}[${i}]`));
+  return value.map((v, i) => checkPositiveInt(v, `${where}[${i}]`));
 }
 
 /**
@@ -335,14 +325,14 @@ export function convnext(args: ConvNeXtArgs): LayersModel {
   if (args === null || typeof args !== 'object') throw new Error(`convnext: args must be an object, but received ${describe(args)}.`);
   checkKeys(args, CONVNEXT_KEYS, 'convnext(args)');
   const preset = checkPreset(CONVNEXT_PRESETS, args.preset, 'convnext');
-  const numClasses = positiveInt(args.numClasses, 'convnext: numClasses');
+  const numClasses = checkPositiveInt(args.numClasses, 'convnext: numClasses');
   const depths = intList(args.depths ?? preset?.depths, 'convnext: depths');
   const dims = intList(args.dims ?? preset?.dims, 'convnext: dims', depths.length);
   const given = optional<(number | null)[]>(args.inputShape, [224, 224, 3], 'convnext: inputShape');
   // Height and width may be null: the network is fully convolutional (any multiple of the stride, as in timm).
   const shape = Array.isArray(given) && given.length === 3 ?
-    [...given.slice(0, 2).map((d, i) => (d === null ? null : positiveInt(d, `convnext: inputShape[${i}]`))),
-      positiveInt(given[2], 'convnext: inputShape[2]')] : intList(given, 'convnext: inputShape', 3);
+    [...given.slice(0, 2).map((d, i) => (d === null ? null : checkPositiveInt(d, `convnext: inputShape[${i}]`))),
+      checkPositiveInt(given[2], 'convnext: inputShape[2]')] : intList(given, 'convnext: inputShape', 3);
   const stride = 4 * 2 ** (depths.length - 1);
   if ((shape[0] ?? 0) % stride !== 0 || (shape[1] ?? 0) % stride !== 0) {
     throw new Error(`convnext: inputShape's height and width must divide by ${stride} (the stem's 4 and one 2 per later stage), ` +
@@ -350,7 +340,7 @@ export function convnext(args: ConvNeXtArgs): LayersModel {
   }
   const lsInit = args.layerScaleInit === null ? null : positiveNumber(optional(args.layerScaleInit, 1e-6, 'convnext: layerScaleInit'),
     'convnext: layerScaleInit');
-  const kernelSize = positiveInt(optional(args.kernelSize, 7, 'convnext: kernelSize'), 'convnext: kernelSize');
+  const kernelSize = checkPositiveInt(optional(args.kernelSize, 7, 'convnext: kernelSize'), 'convnext: kernelSize');
   const mlpRatio = positiveNumber(optional(args.mlpRatio, 4, 'convnext: mlpRatio'), 'convnext: mlpRatio');
   const dropRate = checkRate(optional(args.dropRate, 0, 'convnext: dropRate'), 'convnext: dropRate');
   const epsilon = positiveNumber(optional(args.normEpsilon, 1e-6, 'convnext: normEpsilon'), 'convnext: normEpsilon');
@@ -362,7 +352,7 @@ export function convnext(args: ConvNeXtArgs): LayersModel {
   const norm = (x: SymbolicTensor, name: string) => layers.layerNormalization({epsilon, name}).apply(x) as SymbolicTensor;
 
   const inp = input({shape: shape as number[], name: 'input'});
-  let x = layers.conv2d({filters: dims[0] as number, kernelSize: 4, strides: 4, kernelInitializer: weights(seedOf(seed, 'stem')),
+  let x = layers.conv2d({filters: dims[0] as number, kernelSize: 4, strides: 4, kernelInitializer: weights(subSeed(seed, 'stem')),
     name: 'stem_0'}).apply(inp) as SymbolicTensor;
   x = norm(x, 'stem_1');
   let index = 0;
@@ -370,19 +360,19 @@ export function convnext(args: ConvNeXtArgs): LayersModel {
     const dim = dims[s] as number;
     if (s > 0) {
       x = norm(x, `stages_${s}_downsample_0`);
-      x = layers.conv2d({filters: dim, kernelSize: 2, strides: 2, kernelInitializer: weights(seedOf(seed, 'downsample', s)),
+      x = layers.conv2d({filters: dim, kernelSize: 2, strides: 2, kernelInitializer: weights(subSeed(seed, 'downsample', s)),
         name: `stages_${s}_downsample_1`}).apply(x) as SymbolicTensor;
     }
     for (let b = 0; b < blocks; b++, index++) {
       const p = `stages_${s}_blocks_${b}`;
       const k = index;
       x = residual(x, (t) => {
-        let y = layers.depthwiseConv2d({kernelSize, padding: 'same', depthwiseInitializer: weights(seedOf(seed, 'dw', k)),
+        let y = layers.depthwiseConv2d({kernelSize, padding: 'same', depthwiseInitializer: weights(subSeed(seed, 'dw', k)),
           name: `${p}_conv_dw`}).apply(t) as SymbolicTensor;
         y = norm(y, `${p}_norm`);
-        y = layers.dense({units: Math.round(mlpRatio * dim), activation: 'gelu', kernelInitializer: weights(seedOf(seed, 'fc1', k)),
+        y = layers.dense({units: Math.round(mlpRatio * dim), activation: 'gelu', kernelInitializer: weights(subSeed(seed, 'fc1', k)),
           name: `${p}_mlp_fc1`}).apply(y) as SymbolicTensor;
-        y = layers.dense({units: dim, kernelInitializer: weights(seedOf(seed, 'fc2', k)), name: `${p}_mlp_fc2`}).apply(y) as SymbolicTensor;
+        y = layers.dense({units: dim, kernelInitializer: weights(subSeed(seed, 'fc2', k)), name: `${p}_mlp_fc2`}).apply(y) as SymbolicTensor;
         return lsInit === null ? y : new LayerScale({initValues: lsInit, projectionDim: dim, name: `${p}_gamma`}).apply(y) as SymbolicTensor;
       }, drop.rates[k] as number, drop, {add: `${p}_add`, drop: `${p}_drop_path`, residual: `${p}_residual`}, k);
     }

@@ -20,7 +20,7 @@ import {allNestedLayers, isModel} from '../src/internal/walk';
 import {fetchBytes, fileUrlPath, readLocalFile, sizeText, withinWeightBudget} from '../src/internal/model_files';
 import {runningInNode} from '../src/internal/node_compat';
 import {nodeModule} from '../src/internal/node_modules';
-import {checkKeys, checkLimit, checkOneOf, describe} from '../src/internal/validate';
+import {checkKeys, checkLimit, checkOneOf, checkPositiveInt, describe} from '../src/internal/validate';
 import type {DropMode, DropStrategy} from '../src/types';
 import {readSafetensors} from './safetensors';
 import type {SafetensorsEntry} from './safetensors';
@@ -238,9 +238,7 @@ function targetOf(key: string, byName: Map<string, Layer>): Target | null {
 
 function checkOptions(options: LoadTimmOptions | undefined) {
   const o = checkKeys(options ?? {}, OPTION_KEYS, 'loadTimmModel(source, options)');
-  if (o.numClasses !== undefined && (!Number.isInteger(o.numClasses) || o.numClasses < 1)) {
-    throw new Error(`loadTimmModel: numClasses must be a positive integer, but received ${describe(o.numClasses)}.`);
-  }
+  if (o.numClasses !== undefined) checkPositiveInt(o.numClasses, 'loadTimmModel: numClasses');
   if (o.classifierActivation !== undefined) checkOneOf(o.classifierActivation, ['linear', 'softmax'] as const, 'loadTimmModel: classifierActivation');
   if (o.onNote !== undefined && typeof o.onNote !== 'function') {
     throw new Error(`loadTimmModel: onNote must be a function, but received ${describe(o.onNote)}.`);

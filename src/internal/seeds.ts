@@ -34,3 +34,8 @@ export function deriveSeed(seed: number, role: string, index = 0): number {
   h2 = (h2 ^ (h2 >>> 16) ^ h1) >>> 0;
   return (h2 & 0x1fffff) * 4294967296 + h1;
 }
+
+/** The seed of one part of a block or model (see deriveSeed); undefined stays undefined. */
+export function subSeed(seed: number | undefined, role: string, index = 0): number | undefined {
+  return seed === undefined ? undefined : deriveSeed(seed, role, index);
+}

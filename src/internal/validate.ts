@@ -156,6 +156,14 @@ export const TFJS_LAYER_ARGS: readonly string[] = ['inputShape', 'batchInputShap
   // tfjs-layers' deserializer adds the registry of custom classes to every config it builds a layer from.
   'customObjects'];
 
+/** A positive integer (a count, a size, a width). */
+export function checkPositiveInt(value: unknown, where: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new Error(`${where} must be a positive integer, but received ${describe(value)}.`);
+  }
+  return value;
+}
+
 /** A positive number of bytes, items or times, up to `max`, or undefined for the default. */
 export function checkLimit(value: unknown, where: string, max: number, integer = true): number | undefined {
   if (value === undefined) return undefined;

@@ -288,7 +288,6 @@ export class GroupedSGD extends GroupedOptimizer {
   override getConfig(): serialization.ConfigDict {
     return {learningRate: this.learningRate, momentum: this.momentum, useNesterov: this.useNesterov};
   }
-
 }
 serialization.registerClass(GroupedSGD);
 
