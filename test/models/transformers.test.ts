@@ -9,12 +9,12 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import type {io} from '@tensorflow/tfjs-core';
 
 import {saveKerasModel} from '../../keras';
 
 import * as dp from '../../index';
 import {binomialTwoSided} from '../utils/stats';
+import {saveToMemory} from '../utils/io';
 import {onBackend, tf} from '../utils/tf';
 
 const maxDiff = (a: tf.Tensor, b: tf.Tensor) => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0] as number;
@@ -123,11 +123,7 @@ describe('vit and convnext', () => {
   ] as const)('%s: every blockType has the same weights and predictions; saves and loads bit-identical', (_n, make, as, shape) => onBackend('cpu', async () => {
     // On the cpu backend: under Jest, tf.io cannot encode the weights tfjs-node's kernels made (another realm's Float32Array).
     const base = make();
-    let artifacts: io.ModelArtifacts | undefined;
-    await base.save(tf.io.withSaveHandler(async (a) => {
-      artifacts = a;
-      return {modelArtifactsInfo: {dateSaved: new Date(), modelTopologyType: 'JSON'}};
-    }));
+    const artifacts = await saveToMemory(base);
     const x = rand([...shape], 7);
     const want = base.predict(x) as tf.Tensor;
     for (const t of ['stochasticResidual', 'plain']) {
@@ -135,7 +131,7 @@ describe('vit and convnext', () => {
       expect(other.countParams()).toBe(base.countParams());
       expect(maxDiff(other.predict(x) as tf.Tensor, want)).toBe(0);
     }
-    const back = await tf.loadLayersModel(tf.io.fromMemory(artifacts as io.ModelArtifacts));
+    const back = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
     expect(maxDiff(back.predict(x) as tf.Tensor, want)).toBe(0);
     expect(dp.dropPathSummary(back).rows.map((r) => r.rate)).toEqual(dp.dropPathSummary(base).rows.map((r) => r.rate));
   }));

@@ -7,9 +7,9 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import type {io} from '@tensorflow/tfjs-core';
 
 import * as dp from '../../index';
+import {saveToMemory} from '../utils/io';
 import {onBackend, tf} from '../utils/tf';
 
 interface Case {
@@ -105,12 +105,8 @@ test('model.save with includeOptimizer keeps AdamW and its moments; loadLayersMo
   const m = tf.sequential({layers: [tf.layers.dense({units: 2, inputShape: [3]})]});
   m.compile({optimizer: dp.optimizers.adamw({learningRate: 0.01, weightDecay: 0.1}), loss: 'meanSquaredError'});
   await m.fit(tf.ones([4, 3]), tf.zeros([4, 2]), {epochs: 2, verbose: 0});
-  let artifacts: io.ModelArtifacts | undefined;
-  await m.save(tf.io.withSaveHandler(async (a) => {
-    artifacts = a;
-    return {modelArtifactsInfo: {dateSaved: new Date(), modelTopologyType: 'JSON'}};
-  }), {includeOptimizer: true});
-  const back = await tf.loadLayersModel(tf.io.fromMemory(artifacts as io.ModelArtifacts));
+  const artifacts = await saveToMemory(m, {includeOptimizer: true});
+  const back = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
   expect(back.optimizer).toBeInstanceOf(dp.AdamW);
   expect((back.optimizer as dp.AdamW).weightDecay).toBe(0.1);
   expect(back.optimizer.iterations).toBe(2);

@@ -5,9 +5,9 @@
  * on tfjs-node and on the cpu backend — and drop-in use: positional
  * arguments, fit, includeOptimizer, one set of variables per optimizer.
  */
-import type {io} from '@tensorflow/tfjs-core';
 
 import * as dp from '../../index';
+import {saveToMemory} from '../utils/io';
 import {BACKENDS, onBackend, tf} from '../utils/tf';
 
 let run = 0;
@@ -57,12 +57,8 @@ test('drop-in in compile and fit; saved with includeOptimizer and continued iden
     const ys = tf.randomNormal([8, 2], 0, 1, 'float32', 8);
     const h = await m.fit(xs, ys, {epochs: 3, verbose: 0});
     expect((h.history.loss as number[])[2]).toBeLessThan((h.history.loss as number[])[0] as number);
-    let artifacts: io.ModelArtifacts | undefined;
-    await m.save(tf.io.withSaveHandler(async (a) => {
-      artifacts = a;
-      return {modelArtifactsInfo: {dateSaved: new Date(), modelTopologyType: 'JSON'}};
-    }), {includeOptimizer: true});
-    const back = await tf.loadLayersModel(tf.io.fromMemory(artifacts as io.ModelArtifacts));
+    const artifacts = await saveToMemory(m, {includeOptimizer: true});
+    const back = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
     expect(back.optimizer.getClassName()).toBe(m.optimizer.getClassName());
     for (const model of [m, back]) await model.trainOnBatch(xs, ys);
     // Within float32 rounding: restored, β^t is recomputed as tf.train.adam recomputes it (pow), not the running product.

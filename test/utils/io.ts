@@ -2,13 +2,13 @@ import type {io} from '@tensorflow/tfjs-core';
 
 import {tf} from './tf';
 
-/** Saves through tf.io.withSaveHandler and returns the artifacts. */
-export async function saveToMemory(model: tf.LayersModel): Promise<io.ModelArtifacts> {
+/** Saves through tf.io.withSaveHandler (with `config`, e.g. includeOptimizer) and returns the artifacts. */
+export async function saveToMemory(model: tf.LayersModel, config?: io.SaveConfig): Promise<io.ModelArtifacts> {
   let artifacts: io.ModelArtifacts | undefined;
   await model.save(tf.io.withSaveHandler(async (a) => {
     artifacts = a;
     return {modelArtifactsInfo: {dateSaved: new Date(), modelTopologyType: 'JSON'}};
-  }));
+  }), config);
   if (!artifacts) throw new Error('the save handler was not called');
   return artifacts;
 }
