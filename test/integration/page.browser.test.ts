@@ -90,51 +90,48 @@ describe.each([
   });
 });
 
-test('examples/browser/keras.html: a Keras 3 .keras file loads in the browser (URL and File), predicts as Keras, trains, saves back; bad files give clear errors', async () => {
+/**
+ * Opens examples/browser/<page>.html in its own Chromium, waits for the page's own verdict and returns the result
+ * object it leaves in window[global], with every page error and failed request it saw; saves a screenshot.
+ */
+async function runExamplePage(page: string, global: string): Promise<{result: Record<string, unknown>; errors: string[]}> {
   const browser = await chromium.launch({executablePath: EXECUTABLE, args: FLAGS});
   try {
-    const page = await browser.newPage();
+    const tab = await browser.newPage();
     const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-    page.on('response', (r) => { if (r.status() >= 400) errors.push(`HTTP ${r.status()}: ${r.url()}`); });
-    await page.goto(`${base}/examples/browser/keras.html`);
-    await page.waitForFunction(() => document.body.dataset.status !== 'running', undefined, {timeout: 120000});
-    const result = await page.evaluate(() => (window as unknown as {__tfdpKeras: Record<string, unknown>}).__tfdpKeras);
+    tab.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+    tab.on('response', (r) => { if (r.status() >= 400) errors.push(`HTTP ${r.status()}: ${r.url()}`); });
+    await tab.goto(`${base}/examples/browser/${page}.html`);
+    await tab.waitForFunction(() => document.body.dataset.status !== 'running', undefined, {timeout: 120000});
+    const result = await tab.evaluate((name) => (window as unknown as Record<string, Record<string, unknown>>)[name] as Record<string, unknown>,
+      global);
     fs.mkdirSync(path.join(ROOT, 'runs', 'browser'), {recursive: true});
-    await page.screenshot({path: path.join(ROOT, 'runs', 'browser', 'page-keras.png'), fullPage: true});
-    expect(result.error).toBeUndefined();
-    expect(result.brokenError).toMatch(/bad_h5\.keras'\): model\.weights\.h5 could not be read as HDF5/);
-    expect(result.hostileError).toMatch(/external_storage_etc_passwd\.keras'\): .*the file points outside itself, at "\/etc\/passwd"/);
-    expect(result.noUrlError).toMatch(/in the browser, model\.weights\.h5 is handled by h5wasm in a Web Worker: pass \{h5wasmUrl\}/);
-    expect(result.diffSaved).toBe(0);
-    expect(result.savedBytes as number).toBeGreaterThan(100000);
-    expect(result.ok).toBe(true);
-    expect(errors).toEqual([]);
+    await tab.screenshot({path: path.join(ROOT, 'runs', 'browser', `page-${page}.png`), fullPage: true});
+    return {result, errors};
   } finally {
     await browser.close();
   }
+}
+
+test('examples/browser/keras.html: a Keras 3 .keras file loads in the browser (URL and File), predicts as Keras, trains, saves back; bad files give clear errors', async () => {
+  const {result, errors} = await runExamplePage('keras', '__tfdpKeras');
+  expect(result.error).toBeUndefined();
+  expect(result.brokenError).toMatch(/bad_h5\.keras'\): model\.weights\.h5 could not be read as HDF5/);
+  expect(result.hostileError).toMatch(/external_storage_etc_passwd\.keras'\): .*the file points outside itself, at "\/etc\/passwd"/);
+  expect(result.noUrlError).toMatch(/in the browser, model\.weights\.h5 is handled by h5wasm in a Web Worker: pass \{h5wasmUrl\}/);
+  expect(result.diffSaved).toBe(0);
+  expect(result.savedBytes as number).toBeGreaterThan(100000);
+  expect(result.ok).toBe(true);
+  expect(errors).toEqual([]);
 });
 
 test('examples/browser/timm.html: timm checkpoints load in the browser (URL and File) with timm\'s predictions, fine-tune with AdamW; a damaged file is refused', async () => {
-  const browser = await chromium.launch({executablePath: EXECUTABLE, args: FLAGS});
-  try {
-    const page = await browser.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-    page.on('response', (r) => { if (r.status() >= 400) errors.push(`HTTP ${r.status()}: ${r.url()}`); });
-    await page.goto(`${base}/examples/browser/timm.html`);
-    await page.waitForFunction(() => document.body.dataset.status !== 'running', undefined, {timeout: 120000});
-    const result = await page.evaluate(() => (window as unknown as {__tfdpTimm: Record<string, unknown>}).__tfdpTimm);
-    fs.mkdirSync(path.join(ROOT, 'runs', 'browser'), {recursive: true});
-    await page.screenshot({path: path.join(ROOT, 'runs', 'browser', 'page-timm.png'), fullPage: true});
-    expect(result.error).toBeUndefined();
-    expect(result.deit3_small as number).toBeLessThan(1e-4);
-    expect(result.convnext_atto as number).toBeLessThan(1e-4);
-    expect(result.rates).toEqual([0, 0, 0.05, 0.05, 0.1, 0.1]);
-    expect(result.brokenError).toMatch(/model\.safetensors: tensor '.*' ends at byte \d+ of the data, past its end/);
-    expect(result.ok).toBe(true);
-    expect(errors).toEqual([]);
-  } finally {
-    await browser.close();
-  }
+  const {result, errors} = await runExamplePage('timm', '__tfdpTimm');
+  expect(result.error).toBeUndefined();
+  expect(result.deit3_small as number).toBeLessThan(1e-4);
+  expect(result.convnext_atto as number).toBeLessThan(1e-4);
+  expect(result.rates).toEqual([0, 0, 0.05, 0.05, 0.1, 0.1]);
+  expect(result.brokenError).toMatch(/model\.safetensors: tensor '.*' ends at byte \d+ of the data, past its end/);
+  expect(result.ok).toBe(true);
+  expect(errors).toEqual([]);
 });
