@@ -28,7 +28,7 @@ import {translateKerasConfig} from './translate';
 import type {WeightPlanEntry} from './translate';
 import {runningInNode} from '../src/internal/node_compat';
 import {writeFileAtomic} from '../src/internal/files';
-import {buildWithinBudget, fetchBytes, fileUrlPath, readLocalFile, sizeText} from '../src/internal/model_files';
+import {buildWithinBudget, fileUrlPath, readLocalFile, readPathOrUrl, sizeText} from '../src/internal/model_files';
 import {checkKeys, checkLimit, describe} from '../src/internal/validate';
 
 type Layer = LayersModel['layers'][number];
@@ -110,16 +110,10 @@ async function bytesOf(source: KerasSource, max: number): Promise<{bytes: Uint8A
   if (source instanceof Uint8Array) return held(source, 'loadKerasModel(bytes)');
   if (source instanceof ArrayBuffer) return held(new Uint8Array(source), 'loadKerasModel(ArrayBuffer)');
   if (typeof source === 'string') {
-    if (/^https?:\/\//i.test(source) || !runningInNode()) {
-      // In the browser any string is a URL (relative to the page).
-      return {bytes: await fetchBytes(source, max), where: `loadKerasModel('${source}')`};
-    }
-    const file = /^file:/i.test(source) ? await fileUrlPath(source) : source;
-    try {
-      return {bytes: await readLocalFile(file, max, 'the .keras file', 'maxFileBytes'), where: `loadKerasModel('${file}')`};
-    } catch (e) {
-      throw new Error(`loadKerasModel: ${(e as Error).message}`);
-    }
+    const bytes = await readPathOrUrl(source, max, 'loadKerasModel', 'the .keras file', 'maxFileBytes');
+    // A file:// URL is named by its path, as it was read.
+    const named = runningInNode() && /^file:/i.test(source) ? await fileUrlPath(source) : source;
+    return {bytes, where: `loadKerasModel('${named}')`};
   }
   if (source !== null && typeof source === 'object' && typeof (source as {arrayBuffer?: unknown}).arrayBuffer === 'function') {
     const named = (source as {name?: string; size?: number}).name;

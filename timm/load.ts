@@ -17,7 +17,7 @@ import type {ConvNeXtArgs, ViTArgs} from '../models/transformers';
 import type {BlockType} from '../models/builders';
 import {StochasticResidual} from '../layers/stochastic_residual';
 import {allNestedLayers, isModel} from '../src/internal/walk';
-import {fetchBytes, fileUrlPath, readLocalFile, sizeText, withinWeightBudget} from '../src/internal/model_files';
+import {readPathOrUrl, sizeText, withinWeightBudget} from '../src/internal/model_files';
 import {runningInNode} from '../src/internal/node_compat';
 import {nodeModule} from '../src/internal/node_modules';
 import {checkKeys, checkLimit, checkOneOf, checkPositiveInt, describe} from '../src/internal/validate';
@@ -109,15 +109,7 @@ async function bytesOf(source: string | Bytes, max: number, what: string, option
   };
   if (source instanceof Uint8Array) return check(source);
   if (source instanceof ArrayBuffer) return check(new Uint8Array(source));
-  if (typeof source === 'string') {
-    if (/^https?:\/\//i.test(source) || !runningInNode()) return fetchBytes(source, max, 'loadTimmModel');
-    const file = /^file:/i.test(source) ? await fileUrlPath(source, 'loadTimmModel') : source;
-    try {
-      return await readLocalFile(file, max, what, option);
-    } catch (e) {
-      throw new Error(`loadTimmModel: ${(e as Error).message}`);
-    }
-  }
+  if (typeof source === 'string') return readPathOrUrl(source, max, 'loadTimmModel', what, option);
   if (source !== null && typeof source === 'object' && typeof (source as {arrayBuffer?: unknown}).arrayBuffer === 'function') {
     const declared = (source as {size?: unknown}).size;
     if (typeof declared === 'number') check({length: declared} as Uint8Array);

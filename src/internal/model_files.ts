@@ -7,6 +7,7 @@
 import {layers as tfLayers, models} from '@tensorflow/tfjs-layers';
 import type {LayersModel} from '@tensorflow/tfjs-layers';
 
+import {runningInNode} from './node_compat';
 import {nodeModule} from './node_modules';
 
 type Layer = LayersModel['layers'][number];
@@ -53,6 +54,21 @@ export async function fileUrlPath(source: string, who = 'loadKerasModel'): Promi
     return fileURLToPath(source);
   } catch (e) {
     throw new Error(`${who}('${source}'): not a file URL this machine can open (${(e as Error).message}).`);
+  }
+}
+
+/**
+ * The bytes a path or URL string names, within `max`: an http(s) URL (any string in the browser, relative to the
+ * page) is fetched, a file:// URL or a path is read as a regular file. Errors start with `who`; `what` and `option`
+ * name the file and the limit in a size refusal.
+ */
+export async function readPathOrUrl(source: string, max: number, who: string, what: string, option: string): Promise<Uint8Array> {
+  if (/^https?:\/\//i.test(source) || !runningInNode()) return fetchBytes(source, max, who);
+  const file = /^file:/i.test(source) ? await fileUrlPath(source, who) : source;
+  try {
+    return await readLocalFile(file, max, what, option);
+  } catch (e) {
+    throw new Error(`${who}: ${(e as Error).message}`);
   }
 }
 
