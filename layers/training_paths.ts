@@ -126,15 +126,12 @@ function fastBatchNormCall(bn: StockBatchNorm, stock: Call): Call {
       const gamma = bn.gamma.read() as Tensor1D;
       const beta = bn.beta.read() as Tensor1D;
       // s · (γ·x̂ + β) = (s·γ)·x̂ + s·β: the scale costs two [C] products, and gradients flow through them.
-      const {y, mean, variance} = s === undefined ? batchNormTrain(x, gamma, beta, bn.epsilon) :
-        batchNormTrain(x, mul(gamma, s), mul(beta, s), bn.epsilon);
-      // tfjs-layers' update, to the letter: v ← v − (v − batch) · (1 − momentum).
-      for (const [variable, value] of [[bn.movingMean, mean], [bn.movingVariance, variance]] as const) {
-        tidy(() => {
-          const orig = variable.read();
-          variable.write(sub(orig, mul(sub(orig, value), 1 - bn.momentum)));
-        });
-      }
+      // tfjs-layers' update of the moving statistics: v ← v − (v − batch) · (1 − momentum), computed with the normalization.
+      const moving = {mean: bn.movingMean.read() as Tensor1D, variance: bn.movingVariance.read() as Tensor1D, momentum: bn.momentum};
+      const {y, movingMean, movingVariance} = s === undefined ? batchNormTrain(x, gamma, beta, bn.epsilon, moving) :
+        batchNormTrain(x, mul(gamma, s), mul(beta, s), bn.epsilon, moving);
+      bn.movingMean.write(movingMean as Tensor1D);
+      bn.movingVariance.write(movingVariance as Tensor1D);
       return y;
     });
   };

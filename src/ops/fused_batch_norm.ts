@@ -8,7 +8,7 @@
  * builds the same from dozens of small element-wise ops. Every other backend
  * computes the same thing with `tf.moments` and `tf.batchNorm`.
  */
-import {batchNorm, moments, slice, tidy} from '@tensorflow/tfjs-core';
+import {backend, batchNorm, keep, moments, mul, sub, tensor1d, tidy} from '@tensorflow/tfjs-core';
 import type {Tensor, Tensor1D} from '@tensorflow/tfjs-core';
 
 import {withGradient} from '../internal/tensors';
@@ -25,24 +25,66 @@ export interface BatchNormTrainResult {
   variance: Tensor1D;
   /** 'fused' (one TensorFlow kernel each way) or 'reference' (tf.moments + tf.batchNorm). */
   path: 'fused' | 'reference';
+  /** With `moving`: the updated moving mean and variance (no gradient). */
+  movingMean?: Tensor1D;
+  movingVariance?: Tensor1D;
+}
+
+/** Moving statistics to update as tfjs-layers does: `v ← v − (v − batch) · (1 − momentum)`. */
+export interface MovingStatistics {
+  mean: Tensor1D;
+  variance: Tensor1D;
+  momentum: number;
+}
+
+/** tfjs-layers' update of one moving statistic, to the letter. */
+function movingUpdate(moving: Tensor, batch: Tensor, momentum: number): Tensor1D {
+  return tidy(() => sub(moving, mul(sub(moving, batch), 1 - momentum)) as Tensor1D);
+}
+
+/** One empty float32 tensor per backend instance, kept: FusedBatchNormV3's mean and variance inputs when there are none. */
+const empties = new WeakMap<object, Tensor>();
+function emptyInput(): Tensor {
+  const be = backend();
+  let e = empties.get(be);
+  if (!e || e.isDisposed) {
+    e = keep(tensor1d([], 'float32'));
+    empties.set(be, e);
+  }
+  return e;
 }
 
 /**
  * Normalizes `x` ([N, H, W, C], channels last) over every axis but the last
  * with the batch's own statistics: `gamma · (x − mean) / √(variance + ε) + beta`.
+ * With `moving`, also the updated moving statistics (tfjs-layers' rule, with
+ * the biased batch variance); on the fused path the kernel computes the
+ * moving mean itself (its exponential average) and the variance takes two
+ * [C] ops, where the rule written out takes three ops each.
  */
-export function batchNormTrain(x: Tensor, gamma: Tensor1D, beta: Tensor1D, epsilon: number): BatchNormTrainResult {
+export function batchNormTrain(x: Tensor, gamma: Tensor1D, beta: Tensor1D, epsilon: number,
+    moving?: MovingStatistics): BatchNormTrainResult {
   const tfb = x.rank === 4 && x.dtype === 'float32' ? tensorflowKernels('batchNorm') : null;
-  if (!tfb) return reference(x, gamma, beta, epsilon);
+  if (!tfb) return withMoving(reference(x, gamma, beta, epsilon), moving);
   const common = batchNormAttrs(tfb, epsilon);
-  const forwardAttrs = [...common, {name: 'exponential_avg_factor', type: tfb.binding.TF_ATTR_FLOAT, value: 1}];
+  // Values per channel; the kernel's moving variance uses the unbiased batch variance (÷ (n − 1)).
+  const n = x.size / (x.shape[3] as number);
+  const factor = moving && n > 1 && moving.momentum >= 0 && moving.momentum < 1 ? 1 - moving.momentum : 1;
+  const forwardAttrs = [...common, {name: 'exponential_avg_factor', type: tfb.binding.TF_ATTR_FLOAT, value: factor}];
   // The kernel runs here, in the caller's scope, so that the statistics are ordinary tensors of that
   // scope; the custom gradient only carries y and what the backward kernel needs.
-  const empty = tidy(() => slice(gamma, [0], [0]));
-  const out = tfb.executeMultipleOutputs('FusedBatchNormV3', forwardAttrs, [x, gamma, beta, empty, empty], 6);
-  empty.dispose();
-  const [y0, mean, unbiased, reserve1, reserve2, reserve3] = out as [Tensor, Tensor1D, Tensor, Tensor, Tensor1D, Tensor];
-  unbiased.dispose(); // output 2 is the unbiased variance; tfjs-layers updates with the biased one (reserve_space_2)
+  const empty = emptyInput();
+  const [meanIn, varianceIn] = factor === 1 ? [empty, empty] : [(moving as MovingStatistics).mean, (moving as MovingStatistics).variance];
+  const out = tfb.executeMultipleOutputs('FusedBatchNormV3', forwardAttrs, [x, gamma, beta, meanIn, varianceIn], 6);
+  const [y0, out1, out2, reserve1, reserve2, reserve3] = out as [Tensor, Tensor1D, Tensor, Tensor, Tensor1D, Tensor];
+  let ema: {movingMean: Tensor1D; movingVariance: Tensor1D} | null = null;
+  if (factor !== 1) {
+    // out1 = (1 − f)·v + f·batch mean; out2 the same with the unbiased variance: take f·(unbiased − biased) = f·biased/(n − 1) off.
+    ema = {movingMean: out1, movingVariance: tidy(() => sub(out2, mul(reserve2, factor / (n - 1))) as Tensor1D)};
+    out2.dispose();
+  } else {
+    out2.dispose(); // output 2 is the unbiased variance; tfjs-layers updates with the biased one (reserve_space_2)
+  }
   const f = withGradient<[Tensor, Tensor, Tensor]>((t, g, _b, save) => {
     save([t, g, reserve1, reserve2, reserve3]);
     return {
@@ -56,8 +98,16 @@ export function batchNormTrain(x: Tensor, gamma: Tensor1D, beta: Tensor1D, epsil
     };
   });
   const y = f(x, gamma, beta);
-  tidy(() => [y0, reserve1, reserve3].forEach((t) => t.dispose()));
-  return {y, mean, variance: reserve2, path: 'fused'};
+  tidy(() => [y0, reserve3, ...(ema ? [] : [reserve1])].forEach((t) => t.dispose()));
+  // reserve_space_1 is the batch mean (output 1 is, without a moving average).
+  if (ema) return {y, mean: reserve1 as Tensor1D, variance: reserve2, path: 'fused', ...ema};
+  return withMoving({y, mean: out1, variance: reserve2, path: 'fused'}, moving);
+}
+
+function withMoving(r: BatchNormTrainResult, moving: MovingStatistics | undefined): BatchNormTrainResult {
+  if (!moving) return r;
+  return {...r, movingMean: movingUpdate(moving.mean, r.mean, moving.momentum),
+    movingVariance: movingUpdate(moving.variance, r.variance, moving.momentum)};
 }
 
 function reference(x: Tensor, gamma: Tensor1D, beta: Tensor1D, epsilon: number): BatchNormTrainResult {

@@ -53,14 +53,16 @@ export abstract class GroupedOptimizer extends Optimizer {
     const layout = this.layoutFor(pairs);
     const t = this.iterations + 1;
     tidy(() => {
-      const flat = (ts: Tensor[]) => (ts.length === 1 ? reshape(ts[0] as Tensor, [-1]) : concat(ts.map((x) => reshape(x, [-1]))));
+      // A reshape is a kernel on tfjs-node: none for what is already flat (biases, BatchNorm's gamma and beta).
+      const flat1 = (x: Tensor) => (x.rank === 1 ? x : reshape(x, [-1]));
+      const flat = (ts: Tensor[]) => (ts.length === 1 ? flat1(ts[0] as Tensor) : concat(ts.map(flat1)));
       const g = flat(pairs.map(([, grad]) => grad as Tensor));
       const p = flat(layout.variables);
       const next = this.update(g, p, t);
       const parts = layout.variables.length === 1 ? [next] : split(next, layout.sizes);
       parts.forEach((part, i) => {
         const variable = layout.variables[i] as Variable;
-        variable.assign(reshape(part, variable.shape));
+        variable.assign(variable.rank === 1 ? part : reshape(part, variable.shape));
       });
     });
     this.incrementIterations();
