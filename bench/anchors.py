@@ -10,6 +10,7 @@ epsilon 1e-3; global average pooling; a dense softmax head of 10 classes; catego
 2 threads, NCHW.
 
     python bench/anchors.py keras|torch SIZE adam|sgd [BLOCKS CHANNELS BATCH]   (default 8 64 32)
+    python bench/anchors.py timm DROP_PATH_RATE   (timm's ViT-Ti, 32×32, patch 4, batch 32, AdamW, for the ViT table)
     stdin:  "step" (one training step; answers its time in ms) or "quit"
     stdout: "ready PARAMS" once built and warmed up, then one time per step
 """
@@ -84,12 +85,42 @@ def torch_model(size, optimizer):
     return sum(p.numel() for p in model.parameters()), step
 
 
+def timm_vit(drop_path_rate):
+    """timm's ViT-Ti as the bench's TF.js ViT: 32×32 images, patch 4 (64 tokens + class token), 10 classes, batch 32,
+    AdamW (lr 5e-4, weight decay 0.05 on all parameters, as torch's default param group), drop path linspace to the rate."""
+    import timm
+    import torch
+
+    torch.set_num_threads(2)
+    torch.manual_seed(0)
+    model = timm.create_model("vit_tiny_patch16_224", pretrained=False, img_size=32, patch_size=4, num_classes=10,
+                              drop_path_rate=drop_path_rate)
+    model.train()
+    opt = torch.optim.AdamW(model.parameters(), lr=5e-4, weight_decay=0.05)
+    gen = torch.Generator().manual_seed(1)
+    x = torch.randn((32, 3, 32, 32), generator=gen)
+    y = torch.arange(32) % 10
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    return sum(p.numel() for p in model.parameters()), step
+
+
 def main():
     global BLOCKS, CHANNELS, BATCH
-    framework, size, optimizer = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-    if len(sys.argv) > 4:
-        BLOCKS, CHANNELS, BATCH = (int(v) for v in sys.argv[4:7])
-    params, step = (keras_model if framework == "keras" else torch_model)(size, optimizer)
+    framework = sys.argv[1]
+    if framework == "timm":
+        params, step = timm_vit(float(sys.argv[2]))
+    else:
+        size, optimizer = int(sys.argv[2]), sys.argv[3]
+        if len(sys.argv) > 4:
+            BLOCKS, CHANNELS, BATCH = (int(v) for v in sys.argv[4:7])
+        params, step = (keras_model if framework == "keras" else torch_model)(size, optimizer)
     for _ in range(5):
         step()
     print(f"ready {params}", flush=True)  # trainable parameters

@@ -27,8 +27,12 @@
  * from the local wheels: `python3 -m venv venv && PIP_RETRIES=0 venv/bin/pip install
  * tensorflow-cpu==2.21.0 keras==3.15.1 torch`.
  *
+ * ViT: ViT-Ti at 32×32 (patch 4, batch 32, AdamW) without drop path and with it at DINOv2's 0.4 as
+ * DropPath, 'skip' 'row' and 'skip' 'batch'; with an anchor Python that also has timm (`pip install timm
+ * safetensors`), timm's ViT-Ti at 0 and 0.4 beside them. --no-vit leaves the table out.
+ *
  * Usage: node bench/bench.js [--steps N] [--warmup N] [--rates 0.1,0.5]
- *                              [--sizes 16,32] [--optimizer adam|sgd] [--python PY] [--out DIR] [--smoke]
+ *                              [--sizes 16,32] [--optimizer adam|sgd] [--python PY] [--out DIR] [--smoke] [--no-vit]
  */
 // Quiet libtensorflow's start-up lines (README: "What you see at start-up"); values you set are kept.
 process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
@@ -44,7 +48,7 @@ const dp = require('tfjs-drop-path');
 
 const {values: argv} = parseArgs({options: {
   steps: {type: 'string'}, warmup: {type: 'string'}, rates: {type: 'string'}, sizes: {type: 'string'},
-  out: {type: 'string'}, smoke: {type: 'boolean'}, optimizer: {type: 'string'}, python: {type: 'string'},
+  out: {type: 'string'}, smoke: {type: 'boolean'}, 'no-vit': {type: 'boolean'}, optimizer: {type: 'string'}, python: {type: 'string'},
   help: {type: 'boolean', short: 'h'},
 }});
 if (argv.help) {
@@ -186,11 +190,10 @@ async function countOps(model, x, y) {
 const PYTHON = argv.python ?? process.env.TFDP_BENCH_PYTHON;
 
 /** One anchor framework's process (bench/anchors.py), stepped on request; null when it cannot start. */
-async function startAnchor(framework, size) {
+async function startAnchor(framework, size, args = [String(size), OPTIMIZER, String(BLOCKS), String(CHANNELS), String(BATCH)]) {
   const {spawn} = require('child_process');
   const readline = require('readline');
-  const child = spawn(PYTHON, [path.join(__dirname, 'anchors.py'), framework, String(size), OPTIMIZER, String(BLOCKS), String(CHANNELS),
-    String(BATCH)],
+  const child = spawn(PYTHON, [path.join(__dirname, 'anchors.py'), framework, ...args],
     {stdio: ['pipe', 'pipe', 'pipe'], env: {...process.env, TF_CPP_MIN_LOG_LEVEL: '3'}});
   let stderr = '';
   child.stderr.on('data', (d) => { stderr = (stderr + d).slice(-4000); });
@@ -211,7 +214,7 @@ async function startAnchor(framework, size) {
       step: async () => { child.stdin.write('step\n'); return Number(await next()); },
       close: () => { child.stdin.end('quit\n'); }};
   } catch (e) {
-    console.error(`  anchor ${framework} ${size}×${size} not run: ${e.message}`);
+    console.error(`  anchor ${framework} ${args.join(' ')} not run: ${e.message}`);
     child.kill();
     return null;
   }
@@ -356,6 +359,63 @@ async function benchFamily(rate) {
   return {family: 'keras.applications ResNet50 (reduced width, 16 blocks, 32×32)', rate, rows};
 }
 
+/** The ViT table's rate: DINOv2's ViT-g recipe (linspace to 0.4 over the blocks). */
+const VIT_RATE = 0.4;
+
+/**
+ * ViT-Ti (vit_tiny_patch16_224's width and depth at 32×32, patch 4, batch 32, AdamW with timm's decay exclusion),
+ * no drop path against drop path linspace to 0.4 as DropPath (mask), 'skip' 'row' and 'skip' 'batch'; with an
+ * anchor Python that has timm, timm's own ViT-Ti at 0 and at 0.4 in its processes, all steps interleaved.
+ */
+async function benchVit() {
+  const shape = smoke ? {imageSize: 8, patchSize: 4, dim: 16, depth: 2, heads: 2} : {preset: 'vit_tiny_patch16_224', imageSize: 32, patchSize: 4};
+  const variants = [
+    {key: 'none', label: 'no drop path', rate: 0, build: {blockType: 'dropPath'}},
+    {key: 'droppath', label: 'DropPath layer (mask)', rate: VIT_RATE, build: {blockType: 'dropPath'}},
+    {key: 'skip_row', label: "StochasticResidual 'skip' 'row'", rate: VIT_RATE, build: {blockType: 'stochasticResidual'}},
+    {key: 'skip_batch', label: "StochasticResidual 'skip' 'batch'", rate: VIT_RATE, build: {blockType: 'stochasticResidual', dropPathMode: 'batch'}},
+  ];
+  const size = shape.imageSize;
+  const x = tf.randomNormal([BATCH, size, size, 3], 0, 1, 'float32', 1);
+  const y = tf.oneHot(tf.tensor1d(Array.from({length: BATCH}, (_, i) => i % 10), 'int32'), 10);
+  for (const v of variants) {
+    v.model = dp.vit({...shape, numClasses: 10, dropPathRate: v.rate, seed: 1, ...v.build});
+    v.model.compile({optimizer: dp.optimizers.adamw({learningRate: 5e-4, weightDecay: 0.05, exclude: 'timm'}), loss: 'categoricalCrossentropy'});
+    v.times = [];
+    for (let i = 0; i < WARMUP; i++) await v.model.trainOnBatch(x, y);
+    v.opsPerStep = await countOps(v.model, x, y);
+  }
+  const anchors = [];
+  if (PYTHON && !smoke) {
+    for (const rate of [0, VIT_RATE]) {
+      const a = await startAnchor('timm', size, [String(rate)]);
+      if (a) anchors.push({...a, key: `timm_${rate}`, label: `timm ViT-Ti (PyTorch eager, 2 threads), drop path ${rate}`, rate});
+    }
+  }
+  for (let step = 0; step < STEPS; step++) {
+    for (const v of shuffled([...variants, ...anchors], step + 7)) {
+      if (v.framework) {
+        v.times.push(await v.step());
+        continue;
+      }
+      const t = process.hrtime.bigint();
+      await v.model.trainOnBatch(x, y);
+      v.times.push(Number(process.hrtime.bigint() - t) / 1e6);
+    }
+  }
+  anchors.forEach((a) => a.close());
+  const base = median(variants[0].times);
+  const half = (times, parity) => times.filter((_, i) => i % 2 === parity);
+  const spread = (e) => Math.abs(median(half(variants[0].times, 0)) / median(half(e.times, 0)) -
+    median(half(variants[0].times, 1)) / median(half(e.times, 1)));
+  const params = variants[0].model.countParams();
+  const rows = [...variants, ...anchors].map((v) => ({key: v.key, label: v.label, rate: v.rate, medianMs: median(v.times),
+    speedup: base / median(v.times), halfSpread: spread(v), opsPerStep: v.opsPerStep ?? null, params: v.framework ? v.params : params}));
+  variants.forEach((v) => v.model.dispose());
+  tf.dispose([x, y]);
+  return {shape, rate: VIT_RATE, rows};
+}
+
 const ratio = (v, spread) => `${v.toFixed(2)}×${spread === undefined ? '' : ` ±${spread.toFixed(2)}`}`;
 
 function markdown(result) {
@@ -405,6 +465,15 @@ function markdown(result) {
       `Tensor count change per step after warm-up (all models): ${growth === 0 ? '0' : growth}. ` +
       `Process RSS ${s.rssBeforeMB.toFixed(0)} → ${s.rssAfterMB.toFixed(0)} MB over the measured steps.`, '');
   }
+  if (result.vit) {
+    const v = result.vit;
+    lines.push(`**${v.shape.preset ? `ViT-Ti (${v.shape.preset} widths` : `ViT (dim ${v.shape.dim}, depth ${v.shape.depth}`}, ${v.shape.imageSize}×${v.shape.imageSize}, ` +
+      `patch ${v.shape.patchSize}, batch ${BATCH}, AdamW), drop path linspace to ${v.rate} (DINOv2's rate)** — ` +
+      'step and speed-up against the TF.js ViT without drop path; timm\'s in its own processes, steps interleaved', '',
+      '| network | parameters | median step | TF ops per step | speed-up vs TF.js no drop path |', '|---|---|---|---|---|',
+      ...v.rows.map((r) => `| ${r.key.startsWith('timm') ? r.label : `TF.js: ${r.label}${r.rate ? ` ${r.rate}` : ''}`} | ${r.params} | ` +
+        `${r.medianMs.toFixed(1)} ms | ${r.opsPerStep ?? 'n/a'} | ${ratio(r.speedup, r.halfSpread)} |`), '');
+  }
   if (result.family) {
     const f = result.family;
     lines.push(`**${f.family}, addDropPath at linspace rates up to ${f.rate}** — speed-up vs the unmodified model (fast blocks)`, '',
@@ -423,8 +492,9 @@ async function main() {
   const sizes = [];
   for (const size of SIZES) sizes.push(await benchSize(size));
   const family = await benchFamily(RATES[RATES.length - 1]);
+  const vit = argv['no-vit'] ? null : await benchVit();
   const result = {
-    family,
+    family, vit,
     plugin: dp.version, backend: tf.getBackend(), tfjs: tf.version.tfjs, node: process.versions.node,
     cpus: os.cpus().length, optimizer: OPTIMIZER, batch: BATCH, channels: CHANNELS, blocks: BLOCKS, steps: STEPS, warmup: WARMUP,
     rates: RATES, onednn: process.env.TF_ENABLE_ONEDNN_OPTS ?? 'unset (on)', sizes, seconds: (Date.now() - started) / 1000, date: new Date().toISOString(),

@@ -16,7 +16,7 @@
  * `trainingPath` reads the same state.
  */
 
-import {add, conv2d, getBackend, moments, mul, pad, reshape, rsqrt, slice, sub, tidy} from '@tensorflow/tfjs-core';
+import {add, conv2d, getBackend, mul, pad, reshape, slice, tidy} from '@tensorflow/tfjs-core';
 import type {Tensor, Tensor1D, Tensor4D} from '@tensorflow/tfjs-core';
 import {layers} from '@tensorflow/tfjs-layers';
 import type {LayerVariable} from '@tensorflow/tfjs-layers';
@@ -25,6 +25,7 @@ import type {Kwargs} from '@tensorflow/tfjs-layers/dist/types';
 import {activationTrain, FUSED_ACTIVATIONS} from '../src/ops/fused_activation';
 import type {FusedActivationName} from '../src/ops/fused_activation';
 import {batchNormTrain} from '../src/ops/fused_batch_norm';
+import {layerNormalize} from '../src/ops/fused_layer_norm';
 import {kernelStatus} from '../src/internal/tf_kernels';
 import type {KernelFamily} from '../src/internal/tf_kernels';
 import {exactlyOne} from '../src/internal/tensors';
@@ -64,8 +65,8 @@ interface StockLayerNorm extends Layer {
   beta: LayerVariable | null;
 }
 
-/** Layers on the fast path: the kernel family whose probe says 'fused' or 'portable', or 'tfjsOps' (always tfjs ops). */
-const switched = new WeakMap<Layer, KernelFamily | 'tfjsOps'>();
+/** Layers on the fast path: the kernel family whose probe says 'fused' or 'portable'. */
+const switched = new WeakMap<Layer, KernelFamily>();
 /** A factor a fast BatchNormalization applies to its output during one call (see withOutputScale). */
 const outputScale = new WeakMap<Layer, number>();
 
@@ -105,14 +106,12 @@ export function usesFastTraining(layer: Layer): boolean {
 export function trainingPath(layer: Layer): TrainingPath {
   const family = switched.get(layer);
   if (family === undefined) return 'stock';
-  if (family === 'tfjsOps') return 'portable';
   return kernelStatus(family).fused ? 'fused' : 'portable';
 }
 
 /** Why `layer` takes its training path: the kernel probe's verdict when switched, otherwise why it is not. */
 export function trainingPathReason(layer: Layer): string {
   const family = switched.get(layer);
-  if (family === 'tfjsOps') return 'tfjs ops whose gradients are reductions (no tile)';
   if (family !== undefined) return kernelStatus(family).reason;
   return fastTrainingBlocker(layer) ?? 'not switched';
 }
@@ -138,8 +137,8 @@ function fastBatchNormCall(bn: StockBatchNorm, stock: Call): Call {
 }
 
 /**
- * LayerNormalization over the last axis, trained with tfjs ops whose gradients are cheap: moments, then
- * (x − mean) · rsqrt(variance + ε) · γ + β with broadcasting. tfjs-layers' own call tiles γ, β and the moments to
+ * LayerNormalization over the last axis: x̂ · γ + β with broadcasting, x̂ from src/ops/fused_layer_norm.ts (one
+ * FusedBatchNormV3 each way on tfjs-node; moments and broadcasting elsewhere). tfjs-layers' own call tiles γ, β and the moments to
  * the input's shape first, and tfjs' Tile gradient is a slice and an add per repetition — for tokens [32, 65, 192],
  * 2,080 of each per tiled tensor, about 100,000 kernels in one ViT-Ti step.
  */
@@ -149,8 +148,7 @@ function fastLayerNormCall(ln: StockLayerNorm, stock: Call): Call {
     const axis = Array.isArray(ln.axis) ? ln.axis[0] : ln.axis;
     if (kwargs?.training !== true || (axis !== -1 && axis !== x.rank - 1)) return stock.call(ln, inputs, kwargs);
     return tidy(() => {
-      const {mean, variance} = moments(x, -1, true);
-      let y = mul(sub(x, mean), rsqrt(add(variance, ln.epsilon)));
+      let y = layerNormalize(x, ln.epsilon).y;
       if (ln.scale && ln.gamma) y = mul(y, ln.gamma.read());
       if (ln.center && ln.beta) y = add(y, ln.beta.read());
       return y;
@@ -214,7 +212,7 @@ export function setFastTraining(layer: Layer, enabled: boolean): void {
     switched.set(layer, 'batchNorm');
   } else if (layer.getClassName() === 'LayerNormalization') {
     layer.call = fastLayerNormCall(layer as StockLayerNorm, stock);
-    switched.set(layer, 'tfjsOps');
+    switched.set(layer, 'layerNorm');
   } else {
     layer.call = fastActivationCall(layer, activationName(layer) as FusedActivationName, stock);
     switched.set(layer, 'activationGrad');

@@ -15,7 +15,7 @@
  * Tokens are `[batch, tokens, dim]`. Every layer is serializable (tf.io routes)
  * and validates its arguments like the rest of the package.
  */
-import {add, concat, dropout, matMul, mean, mul, reshape, serialization, slice, softmax, tidy, tile, transpose} from '@tensorflow/tfjs-core';
+import {add, concat, dropout, matMul, mean, mul, reshape, serialization, slice, softmax, split, tidy, tile, transpose} from '@tensorflow/tfjs-core';
 import type {Tensor} from '@tensorflow/tfjs-core';
 import {initializers, layers} from '@tensorflow/tfjs-layers';
 import type {LayerVariable, Shape} from '@tensorflow/tfjs-layers';
@@ -131,8 +131,9 @@ export class MultiHeadSelfAttention extends layers.Layer {
       if (w.qkvBias) qkv = add(qkv, w.qkvBias.read());
       // timm's reshape(B, N, 3, H, hd).permute(2, 0, 3, 1, 4), with tensors of rank 4 at most (WebGL's shaders
       // do not compile every rank-5 op): columns [i·D, (i+1)·D) of qkv are q, k, v, each [B, N, H, hd] → [B, H, N, hd].
-      const part = (i: number) => transpose(reshape(slice(qkv, [0, i * dim], [batch * tokens, dim]), [batch, tokens, heads, headDim]),
-        [0, 2, 1, 3]);
+      // One split (its gradient one concat), not three slices (three pads and two adds of qkv's size going back).
+      const parts = split(qkv, 3, 1);
+      const part = (i: number) => transpose(reshape(parts[i] as Tensor, [batch, tokens, heads, headDim]), [0, 2, 1, 3]);
       const q = mul(part(0), headDim ** -0.5);
       let attention = softmax(matMul(q, part(1), false, true));
       if (training && this.attentionDropout > 0) attention = dropout(attention, this.attentionDropout);

@@ -36,7 +36,7 @@ export interface TensorflowKernels {
 }
 
 /** The kernel families, each probed on its own. */
-export type KernelFamily = 'batchNorm' | 'activationGrad' | 'mulNoNan' | 'scatterAdd';
+export type KernelFamily = 'batchNorm' | 'layerNorm' | 'activationGrad' | 'mulNoNan' | 'scatterAdd';
 
 interface Probe {
   kernels: TensorflowKernels | null;
@@ -70,11 +70,11 @@ export function tensorScatterAdd(k: TensorflowKernels, x: Tensor, indices: Tenso
 }
 
 /** Batch-norm attributes shared by the forward and backward kernels (training mode, NHWC). */
-export function batchNormAttrs(k: TensorflowKernels, epsilon: number): OpAttr[] {
+export function batchNormAttrs(k: TensorflowKernels, epsilon: number, dataFormat: 'NHWC' | 'NCHW' = 'NHWC'): OpAttr[] {
   const B = k.binding;
   return [floatAttr(k, 'T'), floatAttr(k, 'U'),
     {name: 'epsilon', type: B.TF_ATTR_FLOAT, value: epsilon},
-    {name: 'data_format', type: B.TF_ATTR_STRING, value: 'NHWC'},
+    {name: 'data_format', type: B.TF_ATTR_STRING, value: dataFormat},
     {name: 'is_training', type: B.TF_ATTR_BOOL, value: true}];
 }
 
@@ -125,6 +125,31 @@ const PROBES: Record<KernelFamily, (k: TensorflowKernels) => string | null> = {
       return 'FusedBatchNormGradV3 gave wrong gamma or beta gradients';
     }
     return null;
+  }),
+  // Layer normalization as a batch norm in NCHW over [1, rows, features, 1]: each row is a "channel".
+  layerNorm: (k) => inScope(() => {
+    const eps = 1e-3;
+    const xs = [1, 3, 10, 30]; // two rows of two features
+    const dys = [1, 0, 0, 1];
+    const x = tensor(xs, [1, 2, 2, 1]);
+    const empty = tensor([], [0]);
+    const ones = tensor([1, 1]);
+    const fwd = k.executeMultipleOutputs('FusedBatchNormV3',
+      [...batchNormAttrs(k, eps, 'NCHW'), {name: 'exponential_avg_factor', type: k.binding.TF_ATTR_FLOAT, value: 1}],
+      [x, ones, tensor([0, 0]), empty, empty], 6);
+    if (fwd.length !== 6) return `FusedBatchNormV3 (NCHW) returned ${fwd.length} outputs, not 6`;
+    const row = (i: number) => Math.floor(i / 2);
+    const mean = [0, 1].map((r) => (xs[2 * r]! + xs[2 * r + 1]!) / 2);
+    const variance = [0, 1].map((r) => ((xs[2 * r]! - mean[r]!) ** 2 + (xs[2 * r + 1]! - mean[r]!) ** 2) / 2);
+    const xhat = xs.map((v, i) => (v - mean[row(i)]!) / Math.sqrt(variance[row(i)]! + eps));
+    if (!close(fwd[0]!.dataSync(), xhat)) return 'FusedBatchNormV3 (NCHW) gave wrong normalized rows';
+    const grads = k.executeMultipleOutputs('FusedBatchNormGradV3', batchNormAttrs(k, eps, 'NCHW'),
+      [tensor(dys, [1, 2, 2, 1]), x, ones, fwd[3]!, fwd[4]!, fwd[5]!], 5);
+    if (grads.length !== 5) return `FusedBatchNormGradV3 (NCHW) returned ${grads.length} outputs, not 5`;
+    const sdy = [0, 1].map((r) => dys[2 * r]! + dys[2 * r + 1]!);
+    const sdyx = [0, 1].map((r) => dys[2 * r]! * xhat[2 * r]! + dys[2 * r + 1]! * xhat[2 * r + 1]!);
+    const dx = xs.map((_, i) => (dys[i]! - sdy[row(i)]! / 2 - xhat[i]! * sdyx[row(i)]! / 2) / Math.sqrt(variance[row(i)]! + eps));
+    return close(grads[0]!.dataSync(), dx) ? null : 'FusedBatchNormGradV3 (NCHW) gave a wrong input gradient';
   }),
   activationGrad: (k) => inScope(() => {
     const dy = tensor([1, 2, 3, 4]);
