@@ -56,12 +56,13 @@ export function layerNormalize(x: Tensor, epsilon: number): {y: Tensor; path: 'f
     const [y4, mean, variance, r1, r2, r3] = out as [Tensor, Tensor, Tensor, Tensor, Tensor, Tensor];
     mean.dispose();
     variance.dispose();
-    save([x4, r1, r2, r3]);
+    // The scale too: the cache may drop this size before the backward pass runs (the engine keeps what is saved).
+    save([x4, r1, r2, r3, scale]);
     return {
       value: reshape(y4, t.shape),
       gradFunc: (dy: Tensor, saved: Tensor[]) => {
-        const [sx, s1, s2, s3] = saved as [Tensor, Tensor, Tensor, Tensor];
-        const grads = k.executeMultipleOutputs('FusedBatchNormGradV3', attrs, [reshape(dy, [1, rows, features, 1]), sx, scale, s1, s2, s3], 5);
+        const [sx, s1, s2, s3, sScale] = saved as [Tensor, Tensor, Tensor, Tensor, Tensor];
+        const grads = k.executeMultipleOutputs('FusedBatchNormGradV3', attrs, [reshape(dy, [1, rows, features, 1]), sx, sScale, s1, s2, s3], 5);
         grads.slice(1).forEach((g) => g.dispose());
         return reshape(grads[0] as Tensor, t.shape);
       },
