@@ -26,6 +26,7 @@ import {activationTrain, FUSED_ACTIVATIONS} from '../src/ops/fused_activation';
 import type {FusedActivationName} from '../src/ops/fused_activation';
 import {batchNormTrain} from '../src/ops/fused_batch_norm';
 import {layerNormalize} from '../src/ops/fused_layer_norm';
+import {gelu} from '../src/ops/gelu';
 import {kernelStatus} from '../src/internal/tf_kernels';
 import type {KernelFamily} from '../src/internal/tf_kernels';
 import {exactlyOne} from '../src/internal/tensors';
@@ -313,8 +314,28 @@ export function guardStridedPointwiseConvs(all: Iterable<Layer>): number {
  */
 export function prepareTraining(layer: Layer, fast: boolean): void {
   if (needsConvGuard(layer)) guardStridedPointwiseConv(layer);
+  setFastGelu(layer, fast);
   const cls = layer.getClassName();
   if (cls !== 'BatchNormalization' && cls !== 'Activation' && cls !== 'LayerNormalization') return;
   if (!fast) setFastTraining(layer, false);
   else if (fastTrainingBlocker(layer) === null) setFastTraining(layer, true);
+}
+
+/** The activation objects whose apply is the fast GELU (an own property over tfjs-layers' Gelu.apply). */
+const fastGelus = new WeakSet<object>();
+
+/**
+ * A layer with activation 'gelu' (Dense, Conv2D, …: tfjs-layers' Gelu object in `layer.activation`) applies
+ * src/ops/gelu.ts' GELU — the same values, a cheaper gradient — on `fast`, tfjs-layers' own apply otherwise.
+ * The object keeps its class, so the layer's config (activation: 'gelu') does not change.
+ */
+export function setFastGelu(layer: Layer, fast: boolean): void {
+  const act = (layer as {activation?: {getClassName?: () => string; apply?: unknown}}).activation;
+  if (!act || typeof act.getClassName !== 'function' || act.getClassName() !== 'gelu') return;
+  if (fast && !fastGelus.has(act)) {
+    act.apply = (x: Tensor) => gelu(x);
+    fastGelus.add(act);
+  } else if (!fast && fastGelus.delete(act)) {
+    delete act.apply; // the prototype's (stock) apply again
+  }
 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
- * The README's evidence, reproducible by one command (`npm run evidence`):
+ * The digits demo's evidence, reproducible by one command (`npm run evidence:digits`):
  * runs the digits demo once per seed (independent seeds: every sub-seed is a
- * hash of the seed), then writes docs/evidence.md and docs/evidence.json with
+ * hash of the seed), then writes docs/evidence-digits.md and docs/evidence-digits.json with
  * each run's test accuracy, test loss and seconds per epoch, as mean ± sample
  * standard deviation over the seeds, and the plugin version that made them.
  *
@@ -63,7 +63,7 @@ const base = runs[0];
 const lines = [
   `# Digits demo evidence (tfjs-drop-path ${first.plugin})`,
   '',
-  `Made by \`npm run evidence\`${demoArgs.length ? ` with \`-- ${demoArgs.join(' ')}\`` : ''}: the digits demo once per seed ` +
+  `Made by \`npm run evidence:digits\`${demoArgs.length ? ` with \`-- ${demoArgs.join(' ')}\`` : ''}: the digits demo once per seed ` +
     `(${seeds.join(', ')}), ${first.settings.trainSamples} training digits, a fixed test set of ${first.settings.testSamples}, ` +
     `${first.settings.epochs} epochs, batch ${first.settings.batchSize}, p_L ${first.settings.rate} (${first.settings.schedule}); ` +
     `backend ${first.backend}, tfjs ${first.tfjs}, Node ${first.node}. Mean ± sample standard deviation over the seeds; ` +
@@ -93,7 +93,7 @@ if (first.pruning) {
   lines.push('');
 }
 fs.mkdirSync(outDir, {recursive: true});
-fs.writeFileSync(path.join(outDir, 'evidence.md'), `${lines.join('\n')}`);
-fs.writeFileSync(path.join(outDir, 'evidence.json'), `${JSON.stringify({plugin: first.plugin, seeds, demoArgs,
+fs.writeFileSync(path.join(outDir, 'evidence-digits.md'), `${lines.join('\n')}`);
+fs.writeFileSync(path.join(outDir, 'evidence-digits.json'), `${JSON.stringify({plugin: first.plugin, seeds, demoArgs,
   settings: first.settings, backend: first.backend, node: first.node, runs, pruning}, null, 2)}\n`);
-console.log(`\n${lines.join('\n')}\nwrote ${path.join(outDir, 'evidence.md')}, evidence.json, digits-evidence-chart.png`);
+console.log(`\n${lines.join('\n')}\nwrote ${path.join(outDir, 'evidence-digits.md')}, evidence-digits.json, digits-evidence-chart.png`);

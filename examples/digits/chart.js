@@ -19,25 +19,31 @@ function ticks(lo, hi, count = 5) {
   return out;
 }
 
-/** One panel: lines of {label, color, dash, points: [[x, y]]}. */
-function panel({x0, y0, w, h, title, yLabel, series, xMax, yFormat}) {
+/**
+ * One panel: lines of {label, color, dash, points: [[x, y]]}. The x axis runs over epochs 1…xMax, or, with
+ * xTicks (and xLabel), from the first tick to the last (e.g. seconds of training).
+ */
+function panel({x0, y0, w, h, title, yLabel, series, xMax, yFormat, xTicks, xLabel = 'epoch'}) {
   const ys = series.flatMap((s) => s.points.map((p) => p[1])).filter(Number.isFinite);
   const yt = ticks(Math.min(...ys), Math.max(...ys));
   const yLo = yt[0];
   const yHi = yt[yt.length - 1];
-  const px = (x) => x0 + ((x - 1) / Math.max(xMax - 1, 1)) * w;
+  const xt = xTicks ?? Array.from({length: xMax}, (_, i) => i + 1);
+  const xLo = xt[0];
+  const xHi = xt[xt.length - 1];
+  const px = (x) => x0 + ((x - xLo) / Math.max(xHi - xLo, 1e-9)) * w;
   const py = (y) => y0 + h - ((y - yLo) / (yHi - yLo)) * h;
   const out = [`<text x="${x0 + w / 2}" y="${y0 - 14}" text-anchor="middle" font-size="15" font-weight="bold">${esc(title)}</text>`];
   for (const t of yt) {
     out.push(`<line x1="${x0}" x2="${x0 + w}" y1="${py(t)}" y2="${py(t)}" stroke="#e5e5e5"/>`);
     out.push(`<text x="${x0 - 6}" y="${py(t) + 4}" text-anchor="end" font-size="11">${esc(yFormat(t))}</text>`);
   }
-  for (let e = 1; e <= xMax; e++) {
+  for (const e of xt) {
     out.push(`<line x1="${px(e)}" x2="${px(e)}" y1="${y0 + h}" y2="${y0 + h + 4}" stroke="#333"/>`);
     out.push(`<text x="${px(e)}" y="${y0 + h + 17}" text-anchor="middle" font-size="11">${e}</text>`);
   }
   out.push(`<rect x="${x0}" y="${y0}" width="${w}" height="${h}" fill="none" stroke="#333"/>`);
-  out.push(`<text x="${x0 + w / 2}" y="${y0 + h + 34}" text-anchor="middle" font-size="12">epoch</text>`);
+  out.push(`<text x="${x0 + w / 2}" y="${y0 + h + 34}" text-anchor="middle" font-size="12">${esc(xLabel)}</text>`);
   out.push(`<text transform="translate(${x0 - 46},${y0 + h / 2}) rotate(-90)" text-anchor="middle" font-size="12">${esc(yLabel)}</text>`);
   for (const s of series) {
     const pts = s.points.filter((p) => Number.isFinite(p[1]));
@@ -88,4 +94,4 @@ function svgToPng(svg) {
   return new Resvg(svg, {font: {loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans'}}).render().asPng();
 }
 
-module.exports = {renderSvg, svgToPng, ticks};
+module.exports = {renderSvg, svgToPng, ticks, panel, esc, COLORS};

@@ -9,8 +9,8 @@ export const ROOT = path.resolve(__dirname, '..', '..');
  * variables that the test runner itself sets, so that what a script prints is
  * what a user sees.
  */
-export function runNode(args: string[], opts: {timeout?: number} = {}) {
-  const env = {...process.env};
+export function runNode(args: string[], opts: {timeout?: number; env?: Record<string, string>} = {}) {
+  const env = {...process.env, ...opts.env};
   delete env.TF_CPP_MIN_LOG_LEVEL;
   delete env.TF_ENABLE_ONEDNN_OPTS;
   const r = cp.spawnSync(process.execPath, args, {cwd: ROOT, encoding: 'utf8', env, timeout: opts.timeout ?? 120000});
