@@ -16,7 +16,8 @@
  * part of CI.
  *
  * Usage: npm run evidence -- [--seeds 1,2,3] [--models resnet,vit] [--train 10000]
- *          [--test 10000] [--epochs 12] [--resume] [--out docs]
+ *          [--test 10000] [--epochs 10] [--resume] [--report] [--out docs]
+ * --report: no training; the tables and chart from OUT/evidence.json as it stands (e.g. part-way).
  * (--test below 10000: the first images of the test set, for a quick look only.)
  */
 'use strict';
@@ -31,8 +32,8 @@ const {loadFashionMnist} = require('./idx');
 
 const {values} = parseArgs({options: {
   seeds: {type: 'string', default: '1,2,3'}, models: {type: 'string', default: 'resnet,vit'},
-  train: {type: 'string', default: '10000'}, test: {type: 'string', default: '10000'}, epochs: {type: 'string', default: '12'},
-  resume: {type: 'boolean'}, out: {type: 'string', default: path.join(__dirname, '..', '..', 'docs')},
+  train: {type: 'string', default: '10000'}, test: {type: 'string', default: '10000'}, epochs: {type: 'string', default: '10'},
+  resume: {type: 'boolean'}, report: {type: 'boolean'}, out: {type: 'string', default: path.join(__dirname, '..', '..', 'docs')},
   help: {type: 'boolean', short: 'h'},
 }});
 if (values.help) {
@@ -59,7 +60,7 @@ const EARLY_EPOCHS = Math.max(1, Math.round(EPOCHS / 3));
 /**
  * The two models. ResNet: the digits demo's network (a stride-2 stem, three stages of two bottlenecks), p_L 0.2
  * linear: the recipes scale the rate with depth (ConvNeXt-T 0.1 at 18 blocks, Huang et al. 0.5 at 54), and 0.2 costs
- * these 6 blocks 0.6 blocks of expected depth. ViT: patch 4 (49 tokens and a class token), dim 96, 6 blocks of 3
+ * these 6 blocks 0.6 blocks of expected depth. ViT: patch 4 (49 tokens and a class token), dim 64, 6 blocks of 4
  * heads, MLP ratio 2, drop path 0.1 (DeiT's rate), AdamW with timm's exclusion.
  */
 const MODELS = {
@@ -71,8 +72,8 @@ const MODELS = {
     optimizer: (dp) => dp.optimizers.adam(2e-3), batchSize: 64,
   },
   vit: {
-    label: 'ViT (dim 96, 6 blocks, patch 4)', rate: 0.1,
-    build: (dp, {rate, blockType, seed}) => dp.vit({imageSize: 28, patchSize: 4, inChannels: 1, dim: 96, depth: 6, heads: 3, mlpRatio: 2,
+    label: 'ViT (dim 64, 6 blocks, patch 4)', rate: 0.1,
+    build: (dp, {rate, blockType, seed}) => dp.vit({imageSize: 28, patchSize: 4, inChannels: 1, dim: 64, depth: 6, heads: 4, mlpRatio: 2,
       numClasses: 10, dropPathRate: rate, blockType, seed}),
     optimizer: (dp) => dp.optimizers.adamw({learningRate: 1e-3, weightDecay: 0.05, exclude: 'timm'}), batchSize: 64,
   },
@@ -154,6 +155,10 @@ function markdown(result) {
     `from the seed; every configuration of a seed sees the same batches). Backend ${result.backend}, tfjs ${result.tfjs}, ` +
     `Node ${result.node}, ${result.hardware}. Mean ± sample standard deviation over the seeds, per-seed values in brackets; ` +
     'the last epoch\'s test accuracy and loss. Seconds are training time only (evaluation excluded), runs one after another.', ''];
+  const total = result.settings.seeds.length * result.settings.models.length * CONFIGS.length;
+  if (result.runs.length < total) {
+    lines.push(`**Part-way: ${result.runs.length} of ${total} runs** (the rest: \`${result.command} --resume\`).`, '');
+  }
   for (const model of result.settings.models) {
     const spec = MODELS[model];
     const runs = result.runs.filter((r) => r.model === model);
@@ -201,7 +206,7 @@ function chart(result) {
   const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans, Arial, sans-serif">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
     `<text x="${W / 2}" y="26" text-anchor="middle" font-size="16">Fashion-MNIST (${result.settings.train} train / ` +
-    `${result.settings.test} test), test accuracy, mean over seeds ${result.settings.seeds.join(', ')}</text>`];
+    `${result.settings.test} test), test accuracy, mean over seeds ${[...new Set(result.runs.map((r) => r.seed))].sort((a, b) => a - b).join(', ')}</text>`];
   shown.forEach((model, row) => {
     const cs = curves(result, model);
     const y0 = 80 + row * rowH;
@@ -221,7 +226,18 @@ function chart(result) {
   return svgToPng(parts.join('\n'));
 }
 
+function writeReport(result) {
+  fs.writeFileSync(path.join(OUT, 'evidence.md'), markdown(result));
+  fs.writeFileSync(path.join(OUT, 'evidence-chart.png'), chart(result));
+}
+
 async function main() {
+  if (values.report) {
+    const result = JSON.parse(fs.readFileSync(path.join(OUT, 'evidence.json'), 'utf8'));
+    writeReport(result);
+    console.log(`${markdown(result)}\nwrote ${path.join(OUT, 'evidence.md')} and evidence-chart.png from ${result.runs.length} runs`);
+    return;
+  }
   require('tfjs-drop-path/node-compat');
   const tf = require('@tensorflow/tfjs-node');
   const dp = require('tfjs-drop-path');
@@ -266,8 +282,7 @@ async function main() {
       }
     }
   }
-  fs.writeFileSync(path.join(OUT, 'evidence.md'), markdown(result));
-  fs.writeFileSync(path.join(OUT, 'evidence-chart.png'), chart(result));
+  writeReport(result);
   console.log(`\n${markdown(result)}\nwrote ${file}, evidence.md and evidence-chart.png in ${((Date.now() - started) / 60000).toFixed(0)} min`);
 }
 

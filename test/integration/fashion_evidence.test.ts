@@ -126,7 +126,7 @@ withData(`Fashion-MNIST itself (${real})`, () => {
     expect(early.epochs.map((e: {rate: number}) => e.rate)).toEqual([0.1, 0, 0]);
     const md = fs.readFileSync(path.join(out, 'evidence.md'), 'utf8');
     expect(md).toMatch(/## bottleneck ResNet \(6 blocks\), drop path 0\.2[\s\S]*\| StochasticResidual 'skip' \| [\d.]+ ± [\d.]+ \(/);
-    expect(md).toMatch(/## ViT \(dim 96, 6 blocks, patch 4\), drop path 0\.1[\s\S]*\| DropPath, early \(first 1 epochs\) \|/);
+    expect(md).toMatch(/## ViT \(dim 64, 6 blocks, patch 4\), drop path 0\.1[\s\S]*\| DropPath, early \(first 1 epochs\) \|/);
     expect(md).toContain('--train 256 --test 200 --epochs 3');
     expect(fs.readFileSync(path.join(out, 'evidence-chart.png')).subarray(1, 4).toString()).toBe('PNG');
     // --resume with the same settings has nothing left to run; with others it refuses.
