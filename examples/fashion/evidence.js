@@ -226,8 +226,12 @@ function chart(result) {
   return svgToPng(parts.join('\n'));
 }
 
+/** Writes the tables (keeping a hand-written "## Reading" section of the file there, if any) and the chart. */
 function writeReport(result) {
-  fs.writeFileSync(path.join(OUT, 'evidence.md'), markdown(result));
+  const file = path.join(OUT, 'evidence.md');
+  const old = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+  const at = old.indexOf('\n## Reading');
+  fs.writeFileSync(file, markdown(result) + (at >= 0 ? old.slice(at + 1) : ''));
   fs.writeFileSync(path.join(OUT, 'evidence-chart.png'), chart(result));
 }
 

@@ -111,6 +111,14 @@ const PROBES: Record<KernelFamily, (k: TensorflowKernels) => string | null> = {
     if (!close(fwd[0]!.dataSync(), y)) return 'FusedBatchNormV3 gave wrong normalized values';
     if (!close(fwd[1]!.dataSync(), mean)) return 'FusedBatchNormV3 gave a wrong batch mean';
     if (!close(fwd[4]!.dataSync(), variance)) return 'FusedBatchNormV3 gave a wrong biased variance (reserve_space_2)';
+    // With an exponential average factor f and moving statistics in: (1 − f)·old + f·batch, the variance unbiased (n = 2).
+    const ema = k.executeMultipleOutputs('FusedBatchNormV3',
+      [...batchNormAttrs(k, eps), {name: 'exponential_avg_factor', type: k.binding.TF_ATTR_FLOAT, value: 0.25}],
+      [x, tensor(g), tensor(b), tensor([1, 2]), tensor([3, 4])], 6);
+    if (!close(ema[1]!.dataSync(), [0, 1].map((c) => 0.75 * [1, 2][c]! + 0.25 * mean[c]!)) ||
+        !close(ema[2]!.dataSync(), [0, 1].map((c) => 0.75 * [3, 4][c]! + 0.25 * 2 * variance[c]!))) {
+      return 'FusedBatchNormV3 gave a wrong exponential average of the moving statistics';
+    }
     const grads = k.executeMultipleOutputs('FusedBatchNormGradV3', batchNormAttrs(k, eps),
       [tensor(dys, [2, 1, 1, 2]), x, tensor(g), fwd[3]!, fwd[4]!, fwd[5]!], 5);
     if (grads.length !== 5) return `FusedBatchNormGradV3 returned ${grads.length} outputs, not 5`;

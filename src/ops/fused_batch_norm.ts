@@ -81,10 +81,8 @@ export function batchNormTrain(x: Tensor, gamma: Tensor1D, beta: Tensor1D, epsil
   if (factor !== 1) {
     // out1 = (1 − f)·v + f·batch mean; out2 the same with the unbiased variance: take f·(unbiased − biased) = f·biased/(n − 1) off.
     ema = {movingMean: out1, movingVariance: tidy(() => sub(out2, mul(reserve2, factor / (n - 1))) as Tensor1D)};
-    out2.dispose();
-  } else {
-    out2.dispose(); // output 2 is the unbiased variance; tfjs-layers updates with the biased one (reserve_space_2)
   }
+  out2.dispose(); // the unbiased variance (or its average); tfjs-layers uses the biased one (reserve_space_2)
   const f = withGradient<[Tensor, Tensor, Tensor]>((t, g, _b, save) => {
     save([t, g, reserve1, reserve2, reserve3]);
     return {

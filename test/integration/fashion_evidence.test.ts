@@ -139,5 +139,13 @@ withData(`Fashion-MNIST itself (${real})`, () => {
       '--resume'], {env: {FASHION_MNIST_DIR: real}});
     expect(other.status).toBe(2);
     expect(other.stderr).toContain('was made with other settings');
+    // --report rewrites the tables from the JSON and keeps a hand-written reading.
+    fs.appendFileSync(path.join(out, 'evidence.md'), '\n## Reading\n\nkept by --report\n');
+    const report = runNode(['examples/fashion/evidence.js', '--report', '--out', out]);
+    expect(report.status).toBe(0);
+    expect(report.stdout).toContain('from 16 runs');
+    const md2 = fs.readFileSync(path.join(out, 'evidence.md'), 'utf8');
+    expect(md2.startsWith(md.trimEnd())).toBe(true);
+    expect(md2.endsWith('## Reading\n\nkept by --report\n')).toBe(true);
   }, 240_000);
 });
