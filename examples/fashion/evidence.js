@@ -176,7 +176,8 @@ function markdown(result) {
         const b = base.find((x) => x.seed === r.seed);
         return b && r.testAccuracy > b.testAccuracy;
       }).length} of ${rs.length} seeds`;
-      lines.push(`| ${config.label} | ${ms(acc, 2, 100)} (${acc.map(pct).join(', ')}) | ${ms(rs.map((r) => r.testLoss), 3)} | ` +
+      // The label the runs were made with (early's epochs come from their settings, not this call's).
+      lines.push(`| ${rs[0].label} | ${ms(acc, 2, 100)} (${acc.map(pct).join(', ')}) | ${ms(rs.map((r) => r.testLoss), 3)} | ` +
         `${ms(rs.map((r) => r.trainLoss), 3)} | ${ms(rs.map((r) => r.secondsPerEpoch), 1)} | ${ms(rs.map((r) => r.trainSeconds), 0)} | ${better} |`);
     }
     lines.push('');
@@ -192,7 +193,7 @@ function curves(result, model) {
     if (rs.length === 0) return null;
     const n = Math.min(...rs.map((r) => r.epochs.length));
     const at = (i, f) => mean(rs.map((r) => f(r.epochs[i])));
-    return {label: config.label, epochs: Array.from({length: n}, (_, i) => ({epoch: i + 1, acc: 100 * at(i, (e) => e.testAccuracy),
+    return {label: rs[0].label, epochs: Array.from({length: n}, (_, i) => ({epoch: i + 1, acc: 100 * at(i, (e) => e.testAccuracy),
       wall: at(i, (e) => e.wallSeconds)}))};
   }).filter(Boolean);
 }
@@ -231,7 +232,7 @@ function writeReport(result) {
   const file = path.join(OUT, 'evidence.md');
   const old = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
   const at = old.indexOf('\n## Reading');
-  fs.writeFileSync(file, markdown(result) + (at >= 0 ? old.slice(at + 1) : ''));
+  fs.writeFileSync(file, markdown(result) + (at >= 0 ? old.slice(at) : ''));
   fs.writeFileSync(path.join(OUT, 'evidence-chart.png'), chart(result));
 }
 
