@@ -45,6 +45,7 @@ const {parseArgs} = require('util');
 require('tfjs-drop-path/node-compat');
 const tf = require('@tensorflow/tfjs-node');
 const dp = require('tfjs-drop-path');
+const {watchOps} = require('./backend_ops');
 
 const {values: argv} = parseArgs({options: {
   steps: {type: 'string'}, warmup: {type: 'string'}, rates: {type: 'string'}, sizes: {type: 'string'},
@@ -166,25 +167,11 @@ function shuffled(items, round) {
   return a;
 }
 
-/** TensorFlow ops one training step runs: every op tfjs-node executes goes through these two backend methods. */
+/** TensorFlow ops one training step runs (null where the backend does not run TensorFlow ops by name). */
 async function countOps(model, x, y) {
-  const be = tf.backend();
-  const names = ['executeSingleOutput', 'executeMultipleOutputs'];
-  if (!names.every((n) => typeof be[n] === 'function')) return null;
   let count = 0;
-  for (const n of names) {
-    const original = be[n];
-    be[n] = function counted(...args) {
-      count++;
-      return original.apply(this, args);
-    };
-  }
-  try {
-    await model.trainOnBatch(x, y);
-  } finally {
-    for (const n of names) delete be[n]; // the prototype's methods again
-  }
-  return count;
+  const done = await watchOps(tf, () => { count++; }, () => model.trainOnBatch(x, y));
+  return done === null ? null : count;
 }
 
 const PYTHON = argv.python ?? process.env.TFDP_BENCH_PYTHON;

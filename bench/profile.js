@@ -22,6 +22,7 @@ const {parseArgs} = require('util');
 require('tfjs-drop-path/node-compat');
 const tf = require('@tensorflow/tfjs-node');
 const dp = require('tfjs-drop-path');
+const {watchOps} = require('./backend_ops');
 
 const {values: argv} = parseArgs({options: {
   model: {type: 'string', default: 'resnet'}, size: {type: 'string', default: '16'}, block: {type: 'string', default: 'plain'},
@@ -60,29 +61,13 @@ function vit(rate, block) {
 
 /** Times every op the backend runs while `fn` runs; returns {byOp, ops, opMs}. */
 async function timedOps(fn) {
-  const be = tf.backend();
-  const names = ['executeSingleOutput', 'executeMultipleOutputs'];
   const byOp = new Map();
-  for (const n of names) {
-    const original = Object.getPrototypeOf(be)[n];
-    be[n] = function timed(op, ...args) {
-      const t0 = process.hrtime.bigint();
-      try {
-        return original.call(this, op, ...args);
-      } finally {
-        const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-        const e = byOp.get(op) ?? {calls: 0, ms: 0};
-        e.calls++;
-        e.ms += ms;
-        byOp.set(op, e);
-      }
-    };
-  }
-  try {
-    await fn();
-  } finally {
-    for (const n of names) delete be[n];
-  }
+  await watchOps(tf, (op, ms) => {
+    const e = byOp.get(op) ?? {calls: 0, ms: 0};
+    e.calls++;
+    e.ms += ms;
+    byOp.set(op, e);
+  }, fn);
   let ops = 0;
   let opMs = 0;
   for (const e of byOp.values()) {

@@ -29,6 +29,8 @@ const path = require('path');
 const {parseArgs} = require('util');
 
 const {loadFashionMnist} = require('./idx');
+// The digits demo's seeded shuffle (mulberry32 + Fisher–Yates): the same permutations.
+const {permutation} = require('../digits/data');
 
 const {values} = parseArgs({options: {
   seeds: {type: 'string', default: '1,2,3'}, models: {type: 'string', default: 'resnet,vit'},
@@ -93,23 +95,6 @@ const median = (v) => {
   const s = [...v].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
-
-/** A seeded permutation of 0…n−1 (mulberry32 + Fisher–Yates). */
-function permutation(n, seed) {
-  let a = seed >>> 0;
-  const rand = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const p = Array.from({length: n}, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [p[i], p[j]] = [p[j], p[i]];
-  }
-  return p;
-}
 
 async function trainRun(tf, dp, data, model, config, seed) {
   const spec = MODELS[model];

@@ -9,7 +9,7 @@
  * this way, returning empty outputs after an error) gets `null`, so callers
  * take the portable path. `kernelStatus` says which path and why.
  */
-import {backend, getBackend, tensor, tidy} from '@tensorflow/tfjs-core';
+import {backend, getBackend, keep, tensor, tensor1d, tidy} from '@tensorflow/tfjs-core';
 import type {Tensor} from '@tensorflow/tfjs-core';
 
 /** An attribute of a TensorFlow op, as tfjs-node's binding takes it. */
@@ -76,6 +76,18 @@ export function batchNormAttrs(k: TensorflowKernels, epsilon: number, dataFormat
     {name: 'epsilon', type: B.TF_ATTR_FLOAT, value: epsilon},
     {name: 'data_format', type: B.TF_ATTR_STRING, value: dataFormat},
     {name: 'is_training', type: B.TF_ATTR_BOOL, value: true}];
+}
+
+/** One empty float32 tensor per backend instance, kept: the batch-norm kernels' mean and variance inputs when there are none. */
+const empties = new WeakMap<object, Tensor>();
+export function emptyInput(): Tensor {
+  const be = backend();
+  let e = empties.get(be);
+  if (!e || e.isDisposed) {
+    e = keep(tensor1d([], 'float32'));
+    empties.set(be, e);
+  }
+  return e;
 }
 
 /** `fn`'s answer, with every tensor it made disposed. */

@@ -8,12 +8,12 @@
  * builds the same from dozens of small element-wise ops. Every other backend
  * computes the same thing with `tf.moments` and `tf.batchNorm`.
  */
-import {backend, batchNorm, keep, moments, mul, sub, tensor1d, tidy} from '@tensorflow/tfjs-core';
+import {batchNorm, moments, mul, sub, tidy} from '@tensorflow/tfjs-core';
 import type {Tensor, Tensor1D} from '@tensorflow/tfjs-core';
 
 import {withGradient} from '../internal/tensors';
 
-import {batchNormAttrs, tensorflowKernels} from '../internal/tf_kernels';
+import {batchNormAttrs, emptyInput, tensorflowKernels} from '../internal/tf_kernels';
 
 /** The result of a training-mode batch normalization. */
 export interface BatchNormTrainResult {
@@ -40,18 +40,6 @@ export interface MovingStatistics {
 /** tfjs-layers' update of one moving statistic, to the letter. */
 function movingUpdate(moving: Tensor, batch: Tensor, momentum: number): Tensor1D {
   return tidy(() => sub(moving, mul(sub(moving, batch), 1 - momentum)) as Tensor1D);
-}
-
-/** One empty float32 tensor per backend instance, kept: FusedBatchNormV3's mean and variance inputs when there are none. */
-const empties = new WeakMap<object, Tensor>();
-function emptyInput(): Tensor {
-  const be = backend();
-  let e = empties.get(be);
-  if (!e || e.isDisposed) {
-    e = keep(tensor1d([], 'float32'));
-    empties.set(be, e);
-  }
-  return e;
 }
 
 /**

@@ -13,13 +13,13 @@ import {add, backend, keep, moments, mul, ones, reshape, rsqrt, sub, tidy, zeros
 import type {Tensor} from '@tensorflow/tfjs-core';
 
 import {withGradient} from '../internal/tensors';
-import {batchNormAttrs, tensorflowKernels} from '../internal/tf_kernels';
+import {batchNormAttrs, emptyInput, tensorflowKernels} from '../internal/tf_kernels';
 
 /** The kernel's scale (ones) and offset (zeros) of one size per row count, kept per backend; a few sizes at most. */
-const constants = new WeakMap<object, Map<number, [Tensor, Tensor, Tensor]>>();
+const constants = new WeakMap<object, Map<number, [Tensor, Tensor]>>();
 const KEPT_SIZES = 8;
 
-function rowConstants(rows: number): [Tensor, Tensor, Tensor] {
+function rowConstants(rows: number): [Tensor, Tensor] {
   const be = backend();
   let bySize = constants.get(be);
   if (!bySize) constants.set(be, bySize = new Map());
@@ -30,7 +30,7 @@ function rowConstants(rows: number): [Tensor, Tensor, Tensor] {
       value.forEach((t) => t.dispose());
       bySize.delete(oldest);
     }
-    c = [keep(ones([rows])), keep(zeros([rows])), keep(zeros([0]))];
+    c = [keep(ones([rows])), keep(zeros([rows]))];
     bySize.set(rows, c);
   }
   return c;
@@ -49,7 +49,8 @@ export function layerNormalize(x: Tensor, epsilon: number): {y: Tensor; path: 'f
   }
   const attrs = batchNormAttrs(k, epsilon, 'NCHW');
   const forwardAttrs = [...attrs, {name: 'exponential_avg_factor', type: k.binding.TF_ATTR_FLOAT, value: 1}];
-  const [scale, offset, empty] = rowConstants(rows);
+  const [scale, offset] = rowConstants(rows);
+  const empty = emptyInput();
   const f = withGradient<[Tensor]>((t, save) => {
     const x4 = reshape(t, [1, rows, features, 1]);
     const out = k.executeMultipleOutputs('FusedBatchNormV3', forwardAttrs, [x4, scale, offset, empty, empty], 6);
