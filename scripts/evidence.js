@@ -30,8 +30,7 @@ if (seeds.length < 2 || seeds.some((s) => !Number.isSafeInteger(s) || s < 0)) {
 }
 const outDir = path.resolve(values.out ?? path.join(root, 'docs'));
 
-const mean = (v) => v.reduce((s, x) => s + x, 0) / v.length;
-const sd = (v) => Math.sqrt(v.reduce((s, x) => s + (x - mean(v)) ** 2, 0) / (v.length - 1));
+const {mean, sd} = require('../examples/fashion/stats');
 const fmt = (v, digits, scale = 1) => `${(scale * mean(v)).toFixed(digits)} ± ${(scale * sd(v)).toFixed(digits)}`;
 
 const summaries = [];

@@ -29,6 +29,7 @@ const path = require('path');
 const {parseArgs} = require('util');
 
 const {loadFashionMnist} = require('./idx');
+const {mean, sd, paired} = require('./stats');
 // The digits demo's seeded shuffle (mulberry32 + Fisher–Yates): the same permutations.
 const {permutation} = require('../digits/data');
 
@@ -89,8 +90,6 @@ const CONFIGS = [
 const models = values.models.split(',');
 if (models.length === 0 || models.some((m) => !MODELS[m])) fail(`--models must list entries of ${Object.keys(MODELS).join(', ')}, but received "${values.models}".`);
 
-const mean = (v) => v.reduce((s, x) => s + x, 0) / v.length;
-const sd = (v) => (v.length < 2 ? 0 : Math.sqrt(v.reduce((s, x) => s + (x - mean(v)) ** 2, 0) / (v.length - 1)));
 const median = (v) => {
   const s = [...v].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -139,7 +138,8 @@ function markdown(result) {
     `standardized; ${result.settings.epochs} epochs, batch 64; seeds ${result.settings.seeds.join(', ')} (weights, shuffles and drops ` +
     `from the seed; every configuration of a seed sees the same batches). Backend ${result.backend}, tfjs ${result.tfjs}, ` +
     `Node ${result.node}, ${result.hardware}. Mean ± sample standard deviation over the seeds, per-seed values in brackets; ` +
-    'the last epoch\'s test accuracy and loss. Seconds are training time only (evaluation excluded), runs one after another.', ''];
+    'the last epoch\'s test accuracy and loss. Paired Δ: the run minus no drop path on the same seed, mean and its 95% ' +
+    'Student-t interval over the seeds (n − 1 degrees of freedom); an interval that excludes 0 is a difference the seeds support. Seconds are training time only (evaluation excluded), runs one after another.', ''];
   const total = result.settings.seeds.length * result.settings.models.length * CONFIGS.length;
   if (result.runs.length < total) {
     lines.push(`**Part-way: ${result.runs.length} of ${total} runs** (the rest: \`${result.command} --resume\`).`, '');
@@ -151,19 +151,26 @@ function markdown(result) {
     const base = runs.filter((r) => r.config === 'none');
     lines.push(`## ${spec.label}, drop path ${spec.rate}${model === 'resnet' ? ' (linear)' : ' (linspace)'}`, '',
       `${runs[0].params} parameters. Optimizer: ${model === 'resnet' ? 'Adam 2e-3' : 'AdamW 1e-3, weight decay 0.05 (not on biases, norms, tokens)'}.`, '',
-      '| run | test accuracy (%) | test loss | final train loss | s / epoch | training s in all | accuracy above no drop path |',
-      '|---|---|---|---|---|---|---|');
+      '| run | test accuracy (%) | test loss | final train loss | s / epoch | training s in all | accuracy above no drop path | ' +
+        'paired Δ accuracy (points), 95% CI | paired Δ test loss, 95% CI |',
+      '|---|---|---|---|---|---|---|---|---|');
     for (const config of CONFIGS) {
       const rs = runs.filter((r) => r.config === config.key).sort((a, b) => a.seed - b.seed);
       if (rs.length === 0) continue;
       const acc = rs.map((r) => r.testAccuracy);
-      const better = config.key === 'none' ? '—' : `${rs.filter((r) => {
-        const b = base.find((x) => x.seed === r.seed);
-        return b && r.testAccuracy > b.testAccuracy;
-      }).length} of ${rs.length} seeds`;
+      // Against no drop path on the same seeds (seeds without a baseline run yet are left out).
+      const pairs = rs.map((r) => [r, base.find((x) => x.seed === r.seed)]).filter(([, b]) => b);
+      const better = config.key === 'none' ? '—' : `${pairs.filter(([r, b]) => r.testAccuracy > b.testAccuracy).length} of ${pairs.length} seeds`;
+      const delta = (f, digits, scale = 1) => {
+        if (config.key === 'none' || pairs.length === 0) return '—';
+        const p = paired(pairs.map(([r]) => scale * f(r)), pairs.map(([, b]) => scale * f(b)));
+        const sign = (v) => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(digits)}`;
+        return p.lo === null ? sign(p.mean) : `${sign(p.mean)} [${sign(p.lo)}, ${sign(p.hi)}]`;
+      };
       // The label the runs were made with (early's epochs come from their settings, not this call's).
       lines.push(`| ${rs[0].label} | ${ms(acc, 2, 100)} (${acc.map(pct).join(', ')}) | ${ms(rs.map((r) => r.testLoss), 3)} | ` +
-        `${ms(rs.map((r) => r.trainLoss), 3)} | ${ms(rs.map((r) => r.secondsPerEpoch), 1)} | ${ms(rs.map((r) => r.trainSeconds), 0)} | ${better} |`);
+        `${ms(rs.map((r) => r.trainLoss), 3)} | ${ms(rs.map((r) => r.secondsPerEpoch), 1)} | ${ms(rs.map((r) => r.trainSeconds), 0)} | ${better} | ` +
+        `${delta((r) => r.testAccuracy, 2, 100)} | ${delta((r) => r.testLoss, 3)} |`);
     }
     lines.push('');
   }

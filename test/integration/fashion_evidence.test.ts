@@ -20,6 +20,12 @@ const idx = require('../../examples/fashion/idx.js') as {
   loadFashionMnist: (dir?: string) => {train: {count: number; labels: Uint8Array; images: Uint8Array}; test: {count: number; labels: Uint8Array}};
   DEBIAN_DIR: string;
 };
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const stats = require('../../examples/fashion/stats.js') as {
+  tTwoSided: (t: number, df: number) => number;
+  tCritical: (df: number, level?: number) => number;
+  paired: (a: number[], b: number[]) => {n: number; mean: number; lo: number | null; hi: number | null};
+};
 
 /** IDX bytes: type byte, dims, then the values' bytes. */
 function idxBytes(type: number, dims: number[], values: Buffer): Buffer {
@@ -89,6 +95,34 @@ describe('parseIdx / readIdx', () => {
   });
 });
 
+describe('the evidence tables\' statistics (examples/fashion/stats.js)', () => {
+  test('Student t: textbook quantiles and tail probabilities', () => {
+    // Two-sided 95% points (any t table) and the normal limit.
+    const table: Array<[number, number]> = [[1, 12.706], [2, 4.303], [3, 3.182], [4, 2.776], [5, 2.571], [10, 2.228], [30, 2.042], [120, 1.980]];
+    for (const [df, t] of table) expect(stats.tCritical(df)).toBeCloseTo(t, 3);
+    expect(stats.tCritical(1e6)).toBeCloseTo(1.95996, 4);
+    expect(stats.tCritical(4, 0.99)).toBeCloseTo(4.604, 3);
+    expect(stats.tTwoSided(2.0, 5)).toBeCloseTo(0.1019, 4);
+    expect(stats.tTwoSided(0, 3)).toBeCloseTo(1, 12);
+    // At 1 df, t is Cauchy: P(|T| ≥ t) = 1 − 2·atan(t)/π exactly.
+    for (const t of [0.3, 1, 7]) expect(stats.tTwoSided(t, 1)).toBeCloseTo(1 - (2 * Math.atan(t)) / Math.PI, 10);
+    expect(() => stats.tCritical(0)).toThrow('expected df ≥ 1 and 0 < level < 1, but received 0, 0.95.');
+  });
+
+  test('paired differences: mean and 95% interval of a − b over the pairs', () => {
+    // d = [0.5, 1, 0.1]: mean 0.5333, sd 0.4509, half-width 4.3027 · 0.4509 / √3 = 1.1202.
+    const p = stats.paired([1, 2, 3], [0.5, 1, 2.9]);
+    expect(p.n).toBe(3);
+    expect(p.mean).toBeCloseTo(0.53333, 5);
+    expect(p.lo).toBeCloseTo(0.53333 - 1.12016, 4);
+    expect(p.hi).toBeCloseTo(0.53333 + 1.12016, 4);
+    // A constant shift has a zero-width interval; one pair has none.
+    expect(stats.paired([3, 4, 5], [1, 2, 3])).toMatchObject({mean: 2, lo: 2, hi: 2});
+    expect(stats.paired([3], [1])).toEqual({n: 1, mean: 2, lo: null, hi: null});
+    expect(() => stats.paired([1, 2], [1])).toThrow('expected two equal, non-empty lists, but received 2 and 1 values.');
+  });
+});
+
 const real = process.env.FASHION_MNIST_DIR || idx.DEBIAN_DIR;
 const present = fs.existsSync(path.join(real, 't10k-labels-idx1-ubyte.gz')) || fs.existsSync(path.join(real, 't10k-labels-idx1-ubyte'));
 const required = process.env.TFDP_REQUIRE_FASHION_MNIST === '1';
@@ -128,6 +162,13 @@ withData(`Fashion-MNIST itself (${real})`, () => {
     expect(md).toMatch(/## bottleneck ResNet \(6 blocks\), drop path 0\.2[\s\S]*\| StochasticResidual 'skip' \| [\d.]+ ± [\d.]+ \(/);
     expect(md).toMatch(/## ViT \(dim 64, 6 blocks, patch 4\), drop path 0\.1[\s\S]*\| DropPath, early \(first 1 epochs\) \|/);
     expect(md).toContain('--train 256 --test 200 --epochs 3');
+    // The paired columns: the run minus no drop path on each seed, from the JSON.
+    const acc = (model: string, config: string) => result.runs.filter((x: {model: string; config: string}) => x.model === model && x.config === config)
+      .sort((a: {seed: number}, b: {seed: number}) => a.seed - b.seed).map((x: {testAccuracy: number}) => 100 * x.testAccuracy);
+    const d = stats.paired(acc('resnet', 'mask'), acc('resnet', 'none'));
+    const sign = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(2)}`;
+    expect(md).toContain(`| ${sign(d.mean)} [${sign(d.lo as number)}, ${sign(d.hi as number)}] |`);
+    expect(md).toMatch(/\| no drop path \|[^\n]*\| — \| — \| — \|\n/);
     expect(fs.readFileSync(path.join(out, 'evidence-chart.png')).subarray(1, 4).toString()).toBe('PNG');
     // --resume with the same settings has nothing left to run; with others it refuses.
     const again = runNode(['examples/fashion/evidence.js', '--train', '256', '--test', '200', '--epochs', '3', '--seeds', '1,2', '--out', out,
