@@ -11,6 +11,7 @@ import {Normalization} from './layers/normalization';
 import {LayerScale} from './layers/layer_scale';
 import {ClassTokenPosition, MultiHeadSelfAttention, TokenPool} from './layers/transformer';
 import {FixedDropout, StochasticDepth} from './layers/keras_stochastic_depth';
+import {KerasDropout} from './layers/keras_dropout';
 
 export {dropPath} from './src/ops/drop_path';
 export type {DropPathOptions} from './src/ops/drop_path';
@@ -46,6 +47,8 @@ export {LayerScale} from './layers/layer_scale';
 export {ClassTokenPosition, MultiHeadSelfAttention, TokenPool};
 export type {ClassTokenPositionArgs, MultiHeadSelfAttentionArgs, TokenPoolArgs} from './layers/transformer';
 export {FixedDropout, StochasticDepth} from './layers/keras_stochastic_depth';
+export {KerasDropout} from './layers/keras_dropout';
+export type {KerasDropoutArgs} from './layers/keras_dropout';
 export type {TrainingPathReport, TrainingPathRow} from './models/fast_blocks';
 export {setFastTraining, trainingPath} from './layers/training_paths';
 export type {TrainingPath} from './layers/training_paths';
@@ -60,4 +63,4 @@ export const layers = {
 
 /** Every layer class this package registers with tf.serialization. */
 export const registeredClasses = [DropPath, StochasticResidual, Normalization, LayerScale, StochasticDepth, FixedDropout,
-  MultiHeadSelfAttention, ClassTokenPosition, TokenPool] as const;
+  KerasDropout, MultiHeadSelfAttention, ClassTokenPosition, TokenPool] as const;

@@ -146,6 +146,8 @@ function kerasLayerConfig(cls: string, src: Json, name: string, refusals: Refusa
       } else {
         config[f] = a;
       }
+    } else if (f === 'seed' && typeof v === 'number') {
+      config[f] = seed32(v); // Keras' backends take 32-bit seeds, as for the initializers
     } else {
       config[f] = v;
     }
@@ -219,6 +221,11 @@ function exportLayer(layer: Json, path: string[], group: string, scope: Scope): 
   }
   if (cls === 'LeakyReLU') {
     return kerasObject('keras.layers', 'LeakyReLU', {...common, negative_slope: src.alpha ?? 0.3});
+  }
+  if (cls === 'KerasDropout' || cls === 'FixedDropout') {
+    // Keras' own Dropout computes what these do (a fresh mask every call, zeros at rate 1, the noise shape's Nones filled).
+    const config = kerasLayerConfig('Dropout', src, name, refusals);
+    return config ? kerasObject('keras.layers', 'Dropout', config) : null;
   }
   if (cls in KERAS_LAYERS) {
     const config = kerasLayerConfig(cls, src, name, refusals);

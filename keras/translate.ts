@@ -32,7 +32,8 @@ const PLAIN_LAYERS = new Set([
   'Conv2D', 'DepthwiseConv2D', 'SeparableConv2D', 'Conv1D', 'Conv2DTranspose', 'Dense', 'Activation', 'Dropout',
   'BatchNormalization', 'LayerNormalization', 'GlobalAveragePooling2D', 'GlobalMaxPooling2D', 'AveragePooling2D',
   'MaxPooling2D', 'ZeroPadding2D', 'Flatten', 'Reshape', 'Add', 'Multiply', 'Concatenate', 'Average', 'Maximum',
-  'Minimum', 'Subtract', 'ReLU', 'LeakyReLU', 'Softmax', 'Rescaling', 'Permute', 'SpatialDropout2D', 'UpSampling2D',
+  'Minimum', 'Subtract', 'ReLU', 'LeakyReLU', 'Softmax', 'Rescaling', 'Permute', 'SpatialDropout1D', 'SpatialDropout2D',
+  'SpatialDropout3D', 'UpSampling2D',
 ]);
 
 /** Layers of the stochastic-depth family and their companions that this package provides. */
@@ -81,6 +82,50 @@ function hasConstants(value: unknown): boolean {
 }
 
 /** One layer config (Keras 3) → tfjs, or null after recording why it cannot be. */
+/** SpatialDropout's mask: one draw per sample and channel (the channel axis kept, the spatial ones 1). */
+const SPATIAL_RANK: Record<string, number> = {SpatialDropout1D: 1, SpatialDropout2D: 2, SpatialDropout3D: 3};
+
+/**
+ * A Keras Dropout or SpatialDropout as TF.js computes it: 'stock' where tfjs' own Dropout does what Keras does (no seed,
+ * rate below 1, no spatial mask); otherwise a KerasDropout config (a fresh mask every call also when seeded, zeros at
+ * rate 1, the spatial dropouts as their noise shape); null when refused.
+ */
+function kerasDropout(cls: string, src: Json, name: string, refusals: Refusals, notes: string[]): Json | 'stock' | null {
+  const rate = src.rate;
+  if (typeof rate !== 'number' || !Number.isFinite(rate) || rate < 0 || rate > 1) {
+    refusals.add(name, cls, `rate ${JSON.stringify(rate)}: expected a number in [0, 1]`);
+    return null;
+  }
+  const seed = src.seed ?? null;
+  if (seed !== null && !Number.isSafeInteger(seed)) {
+    refusals.add(name, cls, `seed ${JSON.stringify(seed)}: expected an integer or null`);
+    return null;
+  }
+  let noiseShape: unknown = src.noise_shape ?? null;
+  const spatial = SPATIAL_RANK[cls];
+  if (spatial !== undefined) {
+    const first = spatial > 1 && src.data_format === 'channels_first';
+    if (spatial > 1 && src.data_format !== 'channels_last' && !first && src.data_format !== undefined && src.data_format !== null) {
+      refusals.add(name, cls, `data_format ${JSON.stringify(src.data_format)}: expected 'channels_last' or 'channels_first'`);
+      return null;
+    }
+    const ones = new Array<number>(spatial).fill(1);
+    noiseShape = first ? [null, null, ...ones] : [null, ...ones, null];
+    notes.push(`'${name}': ${cls} read as KerasDropout with noise shape ${JSON.stringify(noiseShape)} (one draw per sample and ` +
+      'channel; written back to Keras as a Dropout of that noise shape)');
+  } else if (noiseShape !== null && (!Array.isArray(noiseShape) || noiseShape.some((d) => d !== null && !(Number.isSafeInteger(d) && d > 0)))) {
+    refusals.add(name, cls, `noise_shape ${JSON.stringify(noiseShape)}: expected a list of positive integers and None`);
+    return null;
+  } else if (seed === null && rate < 1) {
+    return 'stock';
+  } else {
+    notes.push(`'${name}': Dropout ${seed !== null ? `with seed ${seed}` : 'at rate 1'} read as KerasDropout: ` +
+      (seed !== null ? 'a new mask every training call, as in Keras (tfjs\' seeded Dropout repeats one mask)' :
+        'zeros in training, as in Keras (tfjs\' Dropout passes its input through at rate 1)'));
+  }
+  return {name, trainable: src.trainable ?? true, dtype: 'float32', rate, noise_shape: noiseShape, ...(seed !== null ? {seed} : {})};
+}
+
 function translateLayer(layer: Json, refusals: Refusals, notes: string[]): {cls: string; config: Json; transform: WeightPlanEntry['transform']} | null {
   const cls = String(layer.class_name);
   const module = typeof layer.module === 'string' ? layer.module : '';
@@ -161,6 +206,11 @@ function translateLayer(layer: Json, refusals: Refusals, notes: string[]): {cls:
     notes.push(`'${name}': Conv2D with groups ${src.groups} read as DepthwiseConv2D (depth multiplier ${filters / inChannels})`);
   } else if (cls === 'Conv2D') {
     delete config.groups;
+  }
+  if (cls === 'Dropout' || cls.startsWith('SpatialDropout')) {
+    const dropout = kerasDropout(cls, src, name, refusals, notes);
+    if (dropout === null) return null;
+    if (dropout !== 'stock') return {cls: 'KerasDropout', config: dropout, transform};
   }
   if (cls === 'StochasticDepth' && 'drop_path_rate' in src) {
     // keras.applications ConvNeXt's: one input, per sample, kept samples × 1/keep — this package's DropPath.

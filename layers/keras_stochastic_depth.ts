@@ -20,6 +20,7 @@ import type {Shape} from '@tensorflow/tfjs-layers';
 import type {LayerArgs} from '@tensorflow/tfjs-layers/dist/engine/topology';
 import type {Kwargs} from '@tensorflow/tfjs-layers/dist/types';
 
+import {KerasDropout} from './keras_dropout';
 import {keepFromSeed} from '../src/internal/drop_decision';
 import {deriveSeed} from '../src/internal/seeds';
 import {isTraining} from '../src/internal/tensors';
@@ -100,14 +101,13 @@ export class StochasticDepth extends layers.Layer {
 }
 serialization.registerClass(StochasticDepth);
 
-const DropoutBase = Object.getPrototypeOf(layers.dropout({rate: 0})).constructor as typeof layers.Layer;
-
 /**
  * `FixedDropout` of third-party EfficientNets (tensorflow/tfjs #4069): a
- * Dropout whose `noise_shape` None entries take the input's sizes — what
- * tfjs' Dropout already does; registered under its name so that such files load.
+ * Dropout whose `noise_shape` None entries take the input's sizes, registered
+ * under its name so that such files load; computed as Keras computes it
+ * (KerasDropout: a fresh mask every call, also when seeded).
  */
-export class FixedDropout extends (DropoutBase as unknown as new (args: {rate: number}) => InstanceType<typeof layers.Layer>) {
-  static className = 'FixedDropout';
+export class FixedDropout extends KerasDropout {
+  static override className = 'FixedDropout';
 }
-serialization.registerClass(FixedDropout as unknown as serialization.SerializableConstructor<serialization.Serializable>);
+serialization.registerClass(FixedDropout);

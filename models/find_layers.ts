@@ -17,7 +17,7 @@ export function isDropLayer(layer: unknown): layer is DropLayer {
 
 /**
  * A Keras stochastic-depth Dropout (EfficientNet's `Dropout(noise_shape=[None, 1, 1, 1])`, a third-party
- * `FixedDropout` of that form): one draw per sample, kept samples × 1/(1 − rate) — a drop path by another name.
+ * `FixedDropout` or a `KerasDropout` of that form): one draw per sample, kept samples × 1/(1 − rate) — a drop path by another name.
  */
 export type SampleDropout = Layer & {rate: number; noiseShape: (number | null)[]};
 
@@ -25,7 +25,7 @@ export function isSampleDropout(layer: unknown): layer is SampleDropout {
   if (!(layer instanceof layers.Layer)) return false;
   const cls = layer.getClassName();
   const noise = (layer as {noiseShape?: unknown}).noiseShape;
-  return (cls === 'Dropout' || cls === 'FixedDropout') && Array.isArray(noise) && noise.length >= 2 &&
+  return (cls === 'Dropout' || cls === 'FixedDropout' || cls === 'KerasDropout') && Array.isArray(noise) && noise.length >= 2 &&
     noise.slice(1).every((d) => d === 1);
 }
 

@@ -67,6 +67,7 @@ function zoo() {
   const q = L.averagePooling2d({poolSize: 2, name: 'avg_pool'}).apply(y);
   let z = L.concatenate({axis: -1, name: 'concat'}).apply([p, L.leakyReLU({alpha: 0.2, name: 'leaky'}).apply(q)]);
   z = L.dropout({rate: 0.3, name: 'dropout'}).apply(z);
+  z = new dp.KerasDropout({rate: 0.2, noiseShape: [null, 1, 1, null], seed: 4, name: 'spatial_dropout'}).apply(z);
   const g1 = L.globalAveragePooling2d({name: 'gap'}).apply(z);
   const g2 = L.globalMaxPooling2d({name: 'gmp'}).apply(z);
   const flat = L.flatten({name: 'flatten'}).apply(L.reshape({targetShape: [4, 6], name: 'reshape'}).apply(

@@ -67,6 +67,9 @@ def test_tfjs_models_open_in_keras_with_the_same_predictions(tfjs_dir, name):
         assert sum(isinstance(layer, StochasticResidual) for layer in model.layers) == 4
     if name == "resnet_drop_path":
         assert sum(isinstance(layer, DropPath) for layer in model.layers) == 4
+    if name == "zoo":  # KerasDropout is written as Keras' own Dropout, its noise shape and seed kept
+        layer = model.get_layer("spatial_dropout")
+        assert type(layer) is keras.layers.Dropout and list(layer.noise_shape) == [None, 1, 1, None] and layer.seed == 4
     if name == "nested":  # addDropPath's drops, in the outer model and in the Functional nested in it
         inner = model.get_layer("inner")
         assert [layer.rate for layer in (*model.layers, *inner.layers) if isinstance(layer, DropPath)] == \

@@ -47,3 +47,15 @@ test('seed32 maps a JS-safe seed to 31 bits as the Python twin does', () => {
   expect(seed32(2 ** 40 + 1)).toBe((2 ** 40 + 1 ^ 2 ** 8) % 2 ** 31);
   expect(seed32(2 ** 31)).toBe(0);
 });
+
+test('KerasDropout and FixedDropout are written as Keras\' own Dropout (which computes what they do), seeds in 32 bits', () => {
+  const drop = (cls: string, name: string, config: Json) => ({name, class_name: cls, inbound_nodes: [[['x', 0, 0, {}]]],
+    config: {name, trainable: true, dtype: 'float32', ...config}});
+  const out = exportKerasModel({class_name: 'Model', config: {name: 'm', layers: [inputLayer,
+    drop('KerasDropout', 'kd', {rate: 1, noise_shape: [null, 1], seed: 2 ** 40 + 1}),
+    drop('FixedDropout', 'fd', {rate: 0.2, noise_shape: null, seed: null})],
+  input_layers: [['x', 0, 0]], output_layers: [['fd', 0, 0]]}}, source, 'test');
+  const [kd, fd] = ((out.config.config as Json).layers as Json[]).slice(1) as Json[];
+  expect(kd).toMatchObject({module: 'keras.layers', class_name: 'Dropout', config: {name: 'kd', rate: 1, noise_shape: [null, 1], seed: seed32(2 ** 40 + 1)}});
+  expect(fd).toMatchObject({module: 'keras.layers', class_name: 'Dropout', config: {name: 'fd', rate: 0.2, noise_shape: null, seed: null}});
+});

@@ -58,6 +58,32 @@ test('Keras\' recorded training flags are not pinned modes: a Dropout keeps its 
   expect(t.notes).toEqual([]);
 });
 
+test('a Dropout with a seed or at rate 1, and the spatial dropouts, are KerasDropout (Keras\' semantics), each with a note', () => {
+  const t = translateKerasConfig(functional([input('x', [null, 4, 4, 4, 3]),
+    layer('Dropout', 'seeded', {rate: 0.3, noise_shape: null, seed: 7}),
+    layer('Dropout', 'all', {rate: 1, noise_shape: null, seed: null}, [tensor('seeded')]),
+    layer('Dropout', 'plain', {rate: 0.3, noise_shape: null, seed: null}, [tensor('all')]),
+    layer('SpatialDropout3D', 's3', {rate: 0.2, seed: null, data_format: 'channels_last'}, [tensor('plain')]),
+    layer('SpatialDropout3D', 'y', {rate: 0.2, seed: 3, data_format: 'channels_first'}, [tensor('s3')])]), 'test');
+  expect(layersOf(t).slice(1).map((l) => [l.class_name, (l.config as Json).noise_shape, (l.config as Json).seed])).toEqual([
+    ['KerasDropout', null, 7], ['KerasDropout', null, undefined], ['Dropout', null, null],
+    ['KerasDropout', [null, 1, 1, 1, null], undefined], ['KerasDropout', [null, null, 1, 1, 1], 3]]);
+  expect(t.notes).toEqual([
+    "'seeded': Dropout with seed 7 read as KerasDropout: a new mask every training call, as in Keras (tfjs' seeded Dropout repeats one mask)",
+    "'all': Dropout at rate 1 read as KerasDropout: zeros in training, as in Keras (tfjs' Dropout passes its input through at rate 1)",
+    "'s3': SpatialDropout3D read as KerasDropout with noise shape [null,1,1,1,null] (one draw per sample and channel; written back to Keras as a Dropout of that noise shape)",
+    "'y': SpatialDropout3D read as KerasDropout with noise shape [null,null,1,1,1] (one draw per sample and channel; written back to Keras as a Dropout of that noise shape)"]);
+  const one = translateKerasConfig(functional([input('x', [null, 5, 3]), layer('SpatialDropout1D', 'y', {rate: 0.2, seed: null})]), 'test');
+  expect((layersOf(one)[1]?.config as Json).noise_shape).toEqual([null, 1, null]);
+  for (const [config, message] of [[{rate: 2}, /'y' \(Dropout\): rate 2: expected a number in \[0, 1\]/],
+    [{rate: 0.1, seed: 0.5}, /'y' \(Dropout\): seed 0.5: expected an integer or null/],
+    [{rate: 0.1, noise_shape: [null, -1]}, /noise_shape \[null,-1\]: expected a list of positive integers and None/]] as const) {
+    expect(() => translateKerasConfig(functional([input(), layer('Dropout', 'y', config)]), 'test')).toThrow(message);
+  }
+  expect(() => translateKerasConfig(functional([input(), layer('SpatialDropout2D', 'y', {rate: 0.1, data_format: 'nhwc'})]), 'test'))
+    .toThrow(/data_format "nhwc": expected 'channels_last' or 'channels_first'/);
+});
+
 test.each([
   ['a Lambda', layer('Lambda', 'y', {function: 'x'}), /'y' \(Lambda\): a Lambda layer holds Python code, which is never run/],
   ['mixed precision', layer('Dense', 'y', {units: 2, dtype: {class_name: 'DTypePolicy', config: {name: 'mixed_float16'}}}),

@@ -1,4 +1,4 @@
-import {DropPath, DropPathScheduler, StochasticResidual, dropPathSummary, layers as dpLayers, resnet, schedules, timeSchedules}
+import {DropPath, DropPathScheduler, KerasDropout, StochasticResidual, dropPathSummary, layers as dpLayers, resnet, schedules, timeSchedules}
   from '../../index';
 import seedrandom from 'seedrandom';
 
@@ -199,14 +199,17 @@ describe('dropPathSummary', () => {
   });
 });
 
-describe("DropPathScheduler: Keras' stochastic-depth Dropouts (noise shape [null, 1, 1, 1]) are scheduled too", () => {
+describe.each([
+  ["tfjs' Dropout", (rate: number, name: string) => tf.layers.dropout({rate, noiseShape: [null, 1, 1, 1] as unknown as number[], name})],
+  ['KerasDropout (seeded)', (rate: number, name: string) => new KerasDropout({rate, noiseShape: [null, 1, 1, 1], seed: 21, name})],
+])("DropPathScheduler: Keras' stochastic-depth Dropouts (noise shape [null, 1, 1, 1]) are scheduled too: %s", (_kind, dropout) => {
   /** Two residual blocks whose drops are Keras-style Dropouts, as a loaded EfficientNet has them. */
   const build = () => {
     const input = tf.input({shape: [4, 4, 2]});
     let x: tf.SymbolicTensor = input;
     [0.1, 0.2].forEach((rate, i) => {
       const branch = tf.layers.conv2d({filters: 2, kernelSize: 3, padding: 'same', name: `conv${i}`}).apply(x) as tf.SymbolicTensor;
-      const dropped = tf.layers.dropout({rate, noiseShape: [null, 1, 1, 1] as unknown as number[], name: `sd${i}`}).apply(branch) as tf.SymbolicTensor;
+      const dropped = dropout(rate, `sd${i}`).apply(branch) as tf.SymbolicTensor;
       x = tf.layers.add().apply([x, dropped]) as tf.SymbolicTensor;
     });
     const out = tf.layers.dense({units: 2, activation: 'softmax'}).apply(tf.layers.flatten().apply(x)) as tf.SymbolicTensor;
