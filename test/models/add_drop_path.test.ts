@@ -216,6 +216,24 @@ test('a loaded EfficientNetV2\'s stochastic-depth Dropouts are listed by dropPat
   expect(pruned.layers.some((l) => l.name === 'block5b_add')).toBe(false);
 });
 
+test('a per-sample KerasDropout (a seeded Keras stochastic-depth Dropout as loaded) is a drop: set by addDropPath, listed, pruned', () => {
+  const input = tf.input({shape: [4, 4, 2]});
+  let x: tf.SymbolicTensor = input;
+  for (const i of [0, 1]) {
+    const branch = tf.layers.conv2d({filters: 2, kernelSize: 3, padding: 'same', name: `conv${i}`}).apply(x) as tf.SymbolicTensor;
+    const dropped = new dp.KerasDropout({rate: 0.05, noiseShape: [null, 1, 1, 1], seed: 3 + i, name: `sd${i}`}).apply(branch) as tf.SymbolicTensor;
+    x = tf.layers.add({name: `add${i}`}).apply([x, dropped]) as tf.SymbolicTensor;
+  }
+  const m = tf.model({inputs: input, outputs: x});
+  const {model, blocks} = dp.addDropPath(m, {rate: 0.3, schedule: 'uniform'});
+  expect(blocks.map((b) => [b.branch, b.action, b.rate])).toEqual([['sd0', 'set', 0.3], ['sd1', 'set', 0.3]]);
+  expect(dp.dropPathSummary(model).rows.map((r) => [r.name, r.type, r.rate, r.removable])).toEqual([
+    ['sd0', 'Dropout', 0.3, true], ['sd1', 'Dropout', 0.3, true]]);
+  expect(() => dp.setDropPathRates(model, {rates: [0.1, 1.5]})).toThrow(/1\.5/);
+  const pruned = dp.pruneBlocks(model, {keep: [1]});
+  expect(dp.dropPathSummary(pruned).rows.map((r) => r.name)).toEqual(['sd1']);
+});
+
 test('residual blocks inside a nested model are found with the outer ones; the drops train, fast blocks and the Keras export work', async () => {
   const inner = handWritten('inner_');
   const input = tf.input({shape: [8, 8, 4]});
