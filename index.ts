@@ -41,7 +41,7 @@ export type {AdamWArgs, DecayExclusion} from './src/optimizers/adamw';
 export * as optimizers from './src/optimizers';
 export type {DropPathSchedulerArgs} from './models/scheduler';
 export {dropPathSummary} from './models/summary';
-export {trainingPaths, useFastBlocks} from './models/fast_blocks';
+export {trainingPaths, useFastBlocks, useKerasFrozenBatchNorm} from './models/fast_blocks';
 export {Normalization} from './layers/normalization';
 export {LayerScale} from './layers/layer_scale';
 export {ClassTokenPosition, MultiHeadSelfAttention, TokenPool};

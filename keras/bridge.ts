@@ -16,7 +16,7 @@ import '../layers/drop_path';
 import '../layers/normalization';
 import '../layers/layer_scale';
 import '../layers/keras_stochastic_depth';
-import {prepareModelTraining} from '../models/fast_blocks';
+import {prepareModelTraining, useKerasFrozenBatchNorm} from '../models/fast_blocks';
 import {readKerasArchive, writeKerasArchive} from './archive';
 import {MAX_TIMEOUT_MS, readH5, writeH5} from './h5';
 import {checkDepth, checkTopology, MAX_CONFIG_DEPTH} from './graph';
@@ -28,6 +28,7 @@ import {translateKerasConfig} from './translate';
 import type {WeightPlanEntry} from './translate';
 import {runningInNode} from '../src/internal/node_compat';
 import {writeFileAtomic} from '../src/internal/files';
+import {allNestedLayers} from '../src/internal/walk';
 import {buildWithinBudget, fileUrlPath, readLocalFile, readPathOrUrl, sizeText} from '../src/internal/model_files';
 import {checkKeys, checkLimit, describe} from '../src/internal/validate';
 
@@ -239,6 +240,13 @@ export async function loadKerasModel(source: KerasSource, opts?: LoadKerasOption
     model = await buildWithinBudget(translated.topology, values + Math.ceil(archive.configBytes / 2), where);
     assignWeights(model, translated.weights, datasets, where, note);
     prepareModelTraining(model, false); // stock training until useFastBlocks; strided 1×1 convs guarded (a crash otherwise)
+    useKerasFrozenBatchNorm(model); // a BatchNormalization with trainable: false runs in inference mode in fit, as in Keras
+    const frozen = allNestedLayers(model).filter((l) => l.getClassName() === 'BatchNormalization' && !l.trainable).length;
+    if (frozen > 0) {
+      note(`${frozen} BatchNormalization layer${frozen === 1 ? ' is' : 's are'} frozen (trainable: false): as in Keras, ` +
+        `${frozen === 1 ? 'it normalizes' : 'they normalize'} with the moving statistics in training too and ` +
+        `${frozen === 1 ? 'leaves' : 'leave'} them unchanged`);
+    }
     return model;
   } catch (e) {
     model?.dispose();

@@ -117,8 +117,50 @@ export function trainingPathReason(layer: Layer): string {
   return fastTrainingBlocker(layer) ?? 'not switched';
 }
 
+/* ---- Keras' frozen BatchNormalization. ---- */
+
+/** BatchNormalization layers that follow Keras' rule for `trainable: false` (see setKerasFrozenBatchNorm). */
+const kerasFrozen = new WeakSet<Layer>();
+
+/** A call's kwargs under Keras' rule: a non-trainable BatchNormalization runs in inference mode, in training too. */
+function frozenKwargs(layer: Layer, kwargs: Kwargs): Kwargs {
+  return kwargs?.training === true && kerasFrozen.has(layer) && !layer.trainable ? {...kwargs, training: false} : kwargs;
+}
+
+/** The stock (prototype's) call of `layer` under Keras' rule. */
+function frozenStockCall(layer: Layer): Call {
+  const stock = Object.getPrototypeOf(layer).call as Call;
+  return function frozenCall(inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor | Tensor[] {
+    return stock.call(layer, inputs, frozenKwargs(layer, kwargs));
+  };
+}
+
+/**
+ * Keras' rule for a BatchNormalization whose `trainable` is false (Keras 3, and tf.keras since 2.1): it runs in
+ * inference mode in training as well — normalizes with its moving statistics and leaves them unchanged — where
+ * tfjs-layers normalizes with the batch's statistics and updates the moving ones. On (`true`), the layer's training
+ * calls follow Keras while `layer.trainable` is false, read at each call (so freezing after loading works); off
+ * restores tfjs' behaviour. Works with the fast path (setFastTraining) in either order. Other layers: a no-op.
+ */
+export function setKerasFrozenBatchNorm(layer: Layer, enabled: boolean): void {
+  if (layer.getClassName() !== 'BatchNormalization') return;
+  if (!enabled) {
+    if (kerasFrozen.delete(layer) && !switched.has(layer)) delete (layer as {call?: unknown}).call;
+    return;
+  }
+  if (kerasFrozen.has(layer)) return;
+  kerasFrozen.add(layer);
+  if (!switched.has(layer)) layer.call = frozenStockCall(layer); // the fast call reads the rule itself
+}
+
+/** Whether `layer` follows Keras' rule for a frozen BatchNormalization. */
+export function followsKerasFrozenBatchNorm(layer: Layer): boolean {
+  return kerasFrozen.has(layer);
+}
+
 function fastBatchNormCall(bn: StockBatchNorm, stock: Call): Call {
-  return function fastCall(inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor | Tensor[] {
+  return function fastCall(inputs: Tensor | Tensor[], given: Kwargs): Tensor | Tensor[] {
+    const kwargs = frozenKwargs(bn, given);
     if (kwargs?.training !== true) return stock.call(bn, inputs, kwargs);
     return tidy(() => {
       const x = exactlyOne(inputs, `BatchNormalization '${bn.name}'`);
@@ -201,21 +243,23 @@ export function withOutputScale<T>(layer: Layer, scale: number, fn: () => T): T 
  */
 export function setFastTraining(layer: Layer, enabled: boolean): void {
   if (!enabled) {
-    if (switched.delete(layer)) delete (layer as {call?: unknown}).call; // the prototype's (stock) call again
+    if (switched.delete(layer)) {
+      delete (layer as {call?: unknown}).call; // the prototype's (stock) call again
+      if (kerasFrozen.has(layer)) layer.call = frozenStockCall(layer);
+    }
     return;
   }
   const blocker = fastTrainingBlocker(layer);
   if (blocker !== null) throw new Error(`setFastTraining: layer '${layer.name}' cannot take the fast path: ${blocker}.`);
   if (switched.has(layer)) return;
-  const stock = layer.call;
   if (layer.getClassName() === 'BatchNormalization') {
-    layer.call = fastBatchNormCall(layer as StockBatchNorm, stock);
+    layer.call = fastBatchNormCall(layer as StockBatchNorm, Object.getPrototypeOf(layer).call as Call);
     switched.set(layer, 'batchNorm');
   } else if (layer.getClassName() === 'LayerNormalization') {
-    layer.call = fastLayerNormCall(layer as StockLayerNorm, stock);
+    layer.call = fastLayerNormCall(layer as StockLayerNorm, layer.call);
     switched.set(layer, 'layerNorm');
   } else {
-    layer.call = fastActivationCall(layer, activationName(layer) as FusedActivationName, stock);
+    layer.call = fastActivationCall(layer, activationName(layer) as FusedActivationName, layer.call);
     switched.set(layer, 'activationGrad');
   }
 }

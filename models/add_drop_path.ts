@@ -17,7 +17,6 @@ import {LayersModel, Sequential, layers} from '@tensorflow/tfjs-layers';
 import type {serialization} from '@tensorflow/tfjs-core';
 
 import {StochasticResidual} from '../layers/stochastic_residual';
-import {usesFastTraining} from '../layers/training_paths';
 import {blockRates} from '../src/schedules';
 import type {DepthScheduleName} from '../src/schedules';
 import {deriveSeed} from '../src/internal/seeds';
@@ -25,7 +24,7 @@ import {checkBoolean, checkKeys, checkMode, checkOneOf, checkRate, checkSeed, de
 import {allNestedLayers, callCount, callInputs, consumersOf, inputsOf, isModel, ownedLayers, shapeOf, upstreamOf} from '../src/internal/walk';
 import type {TensorRef} from '../src/internal/walk';
 import type {DropMode} from '../src/types';
-import {prepareModelTraining} from './fast_blocks';
+import {prepareTrainingLike} from './fast_blocks';
 import {isDropLayer, isSampleDropout} from './find_layers';
 
 type Layer = InstanceType<typeof layers.Layer>;
@@ -416,9 +415,9 @@ export function addDropPath(model: LayersModel, args: AddDropPathArgs): AddDropP
     }
     layer.setWeights(original.getWeights());
   }
-  // New layer instances: each takes the training path its original had (and the crash guard where it needs it).
-  const fast = new Set(allNestedLayers(model).filter(usesFastTraining).map((l) => l.name));
-  prepareModelTraining(result, (layer) => fast.has(layer.name));
+  // New layer instances: each takes the training path and the frozen-BatchNorm rule its original had (and the
+  // crash guard where it needs it).
+  prepareTrainingLike(result, model);
   return {model: result, blocks: report, text: table(report)};
 }
 

@@ -9,7 +9,8 @@
 import {getBackend} from '@tensorflow/tfjs-core';
 import {layers} from '@tensorflow/tfjs-layers';
 
-import {prepareTraining, trainingPath, trainingPathReason} from '../layers/training_paths';
+import {followsKerasFrozenBatchNorm, prepareTraining, setKerasFrozenBatchNorm, trainingPath, trainingPathReason, usesFastTraining}
+  from '../layers/training_paths';
 import type {TrainingPath} from '../layers/training_paths';
 import {describe} from '../src/internal/validate';
 import {allNestedLayers} from './find_layers';
@@ -98,4 +99,44 @@ export function useFastBlocks(model: Layer, enabled = true): TrainingPathReport 
  */
 export function prepareModelTraining(model: Layer, fast: boolean | ((layer: Layer) => boolean)): void {
   for (const layer of allNestedLayers(model)) prepareTraining(layer, typeof fast === 'function' ? fast(layer) : fast);
+}
+
+/**
+ * A rebuilt model (new layer instances with the original's names: addDropPath, pruneBlocks) prepared as its
+ * original was: each layer takes the training path its namesake had, and Keras' frozen-BatchNormalization rule
+ * where its namesake followed it.
+ */
+export function prepareTrainingLike(rebuilt: Layer, original: Layer): void {
+  const all = allNestedLayers(original);
+  const fast = new Set(all.filter(usesFastTraining).map((l) => l.name));
+  const frozen = new Set(all.filter(followsKerasFrozenBatchNorm).map((l) => l.name));
+  prepareModelTraining(rebuilt, (layer) => fast.has(layer.name));
+  for (const layer of allNestedLayers(rebuilt)) if (frozen.has(layer.name)) setKerasFrozenBatchNorm(layer, true);
+}
+
+/**
+ * Keras' rule for frozen BatchNormalization on every BatchNormalization under `model` (`enabled` true, the
+ * default) or tfjs' behaviour again (false); returns how many layers it applies to. Under Keras' rule (Keras 3,
+ * tf.keras since 2.1) a BatchNormalization whose `trainable` is false runs in inference mode in training as well —
+ * it normalizes with its moving statistics and leaves them unchanged — where tfjs-layers normalizes with the
+ * batch's statistics and updates the moving ones. `trainable` is read at each call, so layers frozen later follow
+ * it. loadKerasModel applies it to the models it reads; addDropPath and pruneBlocks keep it.
+ *
+ * @example
+ * const model = await tf.loadLayersModel('file://./model/model.json');
+ * dp.useKerasFrozenBatchNorm(model);
+ * model.layers.forEach((l) => { if (l.getClassName() === 'BatchNormalization') l.trainable = false; });
+ */
+export function useKerasFrozenBatchNorm(model: Layer, enabled = true): number {
+  const root = checkModel(model, 'useKerasFrozenBatchNorm');
+  if (typeof enabled !== 'boolean') {
+    throw new Error(`useKerasFrozenBatchNorm: enabled must be a boolean, but received ${describe(enabled)}.`);
+  }
+  let n = 0;
+  for (const layer of allNestedLayers(root)) {
+    if (layer.getClassName() !== 'BatchNormalization') continue;
+    setKerasFrozenBatchNorm(layer, enabled);
+    n++;
+  }
+  return n;
 }

@@ -7,8 +7,7 @@ import {serialization} from '@tensorflow/tfjs-core';
 import type {Tensor} from '@tensorflow/tfjs-core';
 import {LayersModel, Sequential, layers} from '@tensorflow/tfjs-layers';
 
-import {usesFastTraining} from '../layers/training_paths';
-import {prepareModelTraining} from './fast_blocks';
+import {prepareTrainingLike} from './fast_blocks';
 import {StochasticResidual} from '../layers/stochastic_residual';
 import {allNestedLayers} from './find_layers';
 import {analyzeBlocks, isContainer} from './blocks';
@@ -248,9 +247,8 @@ function rebuild(model: LayersModel, config: serialization.ConfigDict, extracted
     w.write(value);
     set.add(w.originalName);
   }
-  // The pruned model's layers are new stock instances: give each the training path its original had, and the
-  // strided 1×1 convolutions (a kept projection shortcut) the crash guard.
-  const fast = new Set(allNestedLayers(model).filter(usesFastTraining).map((l) => l.name));
-  prepareModelTraining(pruned, (layer) => fast.has(layer.name));
+  // New layer instances: each takes the training path and the frozen-BatchNorm rule its original had (and the
+  // crash guard where it needs it).
+  prepareTrainingLike(pruned, model);
   return pruned;
 }
