@@ -7,6 +7,7 @@
  */
 
 import {dropFields, h5GroupNamer, isObject, originProblem, Refusals} from './format';
+import {isNoiseShape} from '../layers/keras_dropout';
 import type {Json} from './format';
 
 /** Where one Keras layer's variables sit in `model.weights.h5`, and how they become the tfjs layer's weights. */
@@ -81,7 +82,6 @@ function hasConstants(value: unknown): boolean {
   return value !== null && value !== undefined;
 }
 
-/** One layer config (Keras 3) → tfjs, or null after recording why it cannot be. */
 /** SpatialDropout's mask: one draw per sample and channel (the channel axis kept, the spatial ones 1). */
 const SPATIAL_RANK: Record<string, number> = {SpatialDropout1D: 1, SpatialDropout2D: 2, SpatialDropout3D: 3};
 
@@ -113,7 +113,7 @@ function kerasDropout(cls: string, src: Json, name: string, refusals: Refusals, 
     noiseShape = first ? [null, null, ...ones] : [null, ...ones, null];
     notes.push(`'${name}': ${cls} read as KerasDropout with noise shape ${JSON.stringify(noiseShape)} (one draw per sample and ` +
       'channel; written back to Keras as a Dropout of that noise shape)');
-  } else if (noiseShape !== null && (!Array.isArray(noiseShape) || noiseShape.some((d) => d !== null && !(Number.isSafeInteger(d) && d > 0)))) {
+  } else if (noiseShape !== null && !isNoiseShape(noiseShape)) {
     refusals.add(name, cls, `noise_shape ${JSON.stringify(noiseShape)}: expected a list of positive integers and None`);
     return null;
   } else if (seed === null && rate < 1) {
@@ -126,6 +126,7 @@ function kerasDropout(cls: string, src: Json, name: string, refusals: Refusals, 
   return {name, trainable: src.trainable ?? true, dtype: 'float32', rate, noise_shape: noiseShape, ...(seed !== null ? {seed} : {})};
 }
 
+/** One layer config (Keras 3) → tfjs, or null after recording why it cannot be. */
 function translateLayer(layer: Json, refusals: Refusals, notes: string[]): {cls: string; config: Json; transform: WeightPlanEntry['transform']} | null {
   const cls = String(layer.class_name);
   const module = typeof layer.module === 'string' ? layer.module : '';

@@ -18,7 +18,7 @@
  * reader uses it for a Dropout with a seed or at rate 1 and for the spatial
  * dropouts; the Keras writer writes it back as a Keras `Dropout`.
  */
-import {add, floor, mul, randomUniform, serialization, tidy, zerosLike} from '@tensorflow/tfjs-core';
+import {serialization, tidy, zerosLike} from '@tensorflow/tfjs-core';
 import type {Tensor} from '@tensorflow/tfjs-core';
 import {layers} from '@tensorflow/tfjs-layers';
 import type {LayerArgs} from '@tensorflow/tfjs-layers/dist/engine/topology';
@@ -26,8 +26,8 @@ import type {Kwargs} from '@tensorflow/tfjs-layers/dist/types';
 
 import {deriveSeed} from '../src/internal/seeds';
 import {isTraining} from '../src/internal/tensors';
-import {checkKeys, checkSeed, describe, TFJS_LAYER_ARGS} from '../src/internal/validate';
-import {maskRows} from '../src/ops/drop_path';
+import {checkKeys, checkRate, checkSeed, describe, TFJS_LAYER_ARGS} from '../src/internal/validate';
+import {maskRows, scaledKeepMask} from '../src/ops/drop_path';
 
 export interface KerasDropoutArgs extends LayerArgs {
   /** The probability of dropping each entry (each noise-shape cell), in [0, 1]. */
@@ -38,11 +38,9 @@ export interface KerasDropoutArgs extends LayerArgs {
   seed?: number | null;
 }
 
-function checkDropoutRate(rate: unknown, where: string): number {
-  if (typeof rate !== 'number' || !Number.isFinite(rate) || rate < 0 || rate > 1) {
-    throw new Error(`${where} must be a finite number in [0, 1] (the probability of dropping an entry), but received ${describe(rate)}.`);
-  }
-  return rate;
+/** A Keras noise shape: a list of positive integers and nulls (null: the input's size on that axis). */
+export function isNoiseShape(shape: unknown): shape is Array<number | null> {
+  return Array.isArray(shape) && shape.every((d) => d === null || (Number.isSafeInteger(d) && d > 0));
 }
 
 export class KerasDropout extends layers.Layer {
@@ -56,9 +54,9 @@ export class KerasDropout extends layers.Layer {
   constructor(args: KerasDropoutArgs) {
     checkKeys(args, ['rate', 'noiseShape', 'seed', ...TFJS_LAYER_ARGS], 'KerasDropout(args)');
     super(args);
-    this.currentRate = checkDropoutRate(args.rate, 'KerasDropout: rate');
+    this.currentRate = checkRate(args.rate, 'KerasDropout: rate', 'an entry');
     const shape = args.noiseShape ?? null;
-    if (shape !== null && (!Array.isArray(shape) || shape.some((d) => d !== null && !(Number.isSafeInteger(d) && d > 0)))) {
+    if (shape !== null && !isNoiseShape(shape)) {
       throw new Error('KerasDropout: noiseShape must be an array of positive integers and nulls (or null), but received ' +
         `${Array.isArray(shape) ? JSON.stringify(shape) : describe(shape)}.`);
     }
@@ -72,7 +70,7 @@ export class KerasDropout extends layers.Layer {
   }
 
   set rate(rate: number) {
-    this.currentRate = checkDropoutRate(rate, `KerasDropout '${this.name}': rate`);
+    this.currentRate = checkRate(rate, `KerasDropout '${this.name}': rate`, 'an entry');
   }
 
   /** The mask's shape for an input of `shape`: the noise shape with its nulls filled in. */
@@ -102,9 +100,7 @@ export class KerasDropout extends layers.Layer {
       // The call's seed: the next of the layer's stream when seeded, a fresh draw otherwise.
       const seed = this.seed === undefined ? undefined : deriveSeed(this.seed, 'dropout', this.calls++);
       if (this.rate === 1) return zerosLike(x);
-      const keep = 1 - this.rate;
-      const mask = mul(floor(add(randomUniform(shape, 0, 1, 'float32', seed), keep)), 1 / keep);
-      return maskRows(x, mask);
+      return maskRows(x, scaledKeepMask(shape, this.rate, true, seed));
     });
   }
 

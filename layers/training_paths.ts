@@ -127,9 +127,14 @@ function frozenKwargs(layer: Layer, kwargs: Kwargs): Kwargs {
   return kwargs?.training === true && kerasFrozen.has(layer) && !layer.trainable ? {...kwargs, training: false} : kwargs;
 }
 
-/** The stock (prototype's) call of `layer` under Keras' rule. */
+/** tfjs-layers' own call of `layer` (its class's): what an instance falls back to, and gets back when switched off. */
+function stockCall(layer: Layer): Call {
+  return Object.getPrototypeOf(layer).call as Call;
+}
+
+/** The stock call of `layer` under Keras' rule. */
 function frozenStockCall(layer: Layer): Call {
-  const stock = Object.getPrototypeOf(layer).call as Call;
+  const stock = stockCall(layer);
   return function frozenCall(inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor | Tensor[] {
     return stock.call(layer, inputs, frozenKwargs(layer, kwargs));
   };
@@ -252,14 +257,15 @@ export function setFastTraining(layer: Layer, enabled: boolean): void {
   const blocker = fastTrainingBlocker(layer);
   if (blocker !== null) throw new Error(`setFastTraining: layer '${layer.name}' cannot take the fast path: ${blocker}.`);
   if (switched.has(layer)) return;
+  const stock = stockCall(layer);
   if (layer.getClassName() === 'BatchNormalization') {
-    layer.call = fastBatchNormCall(layer as StockBatchNorm, Object.getPrototypeOf(layer).call as Call);
+    layer.call = fastBatchNormCall(layer as StockBatchNorm, stock);
     switched.set(layer, 'batchNorm');
   } else if (layer.getClassName() === 'LayerNormalization') {
-    layer.call = fastLayerNormCall(layer as StockLayerNorm, layer.call);
+    layer.call = fastLayerNormCall(layer as StockLayerNorm, stock);
     switched.set(layer, 'layerNorm');
   } else {
-    layer.call = fastActivationCall(layer, activationName(layer) as FusedActivationName, layer.call);
+    layer.call = fastActivationCall(layer, activationName(layer) as FusedActivationName, stock);
     switched.set(layer, 'activationGrad');
   }
 }

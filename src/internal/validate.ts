@@ -36,12 +36,12 @@ export function optional<T>(value: T | null | undefined, fallback: T, where: str
   return value === undefined ? fallback : value;
 }
 
-/** A drop probability: a finite number in [0, 1]. */
-export function checkRate(rate: unknown, where = 'rate'): number {
+/** A drop probability: a finite number in [0, 1]; `dropped` names what it drops (in the message). */
+export function checkRate(rate: unknown, where = 'rate', dropped = "a sample's branch"): number {
   if (typeof rate !== 'number' || !Number.isFinite(rate) || rate < 0 || rate > 1) {
     throw new Error(
         `${where} must be a finite number in [0, 1] (the probability of dropping ` +
-        `a sample's branch), but received ${describe(rate)}.`);
+        `${dropped}), but received ${describe(rate)}.`);
   }
   return rate;
 }

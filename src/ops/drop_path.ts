@@ -32,11 +32,14 @@ export interface DropPathOptions {
 export function keepMask(
     shape: readonly number[], rate: number, mode: DropMode, scaleByKeep: boolean,
     seed: number | undefined): Tensor {
+  return scaledKeepMask(shape.map((d, i) => (i === 0 && mode === 'row' ? d : 1)), rate, scaleByKeep, seed);
+}
+
+/** `floor(keep + U)` of shape `maskShape` (each entry 1 with probability keep = 1 − rate), times 1/keep when `scaleByKeep`. */
+export function scaledKeepMask(maskShape: readonly number[], rate: number, scaleByKeep: boolean, seed: number | undefined): Tensor {
   const keep = 1 - rate;
-  const maskShape = shape.map((d, i) => (i === 0 && mode === 'row' ? d : 1));
   return tidy(() => {
-    const u = randomUniform(maskShape, 0, 1, 'float32', seed);
-    const mask = floor(add(u, keep));
+    const mask = floor(add(randomUniform([...maskShape], 0, 1, 'float32', seed), keep));
     return scaleByKeep ? mul(mask, 1 / keep) : mask;
   });
 }

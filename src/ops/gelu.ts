@@ -16,9 +16,11 @@ import {withGradient} from '../internal/tensors';
 const SQRT2 = Math.sqrt(2);
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 
+/** Φ(x) as tfjs-layers' Gelu.apply computes it, op for op. */
+const normalCdf = (x: Tensor) => mul(0.5, add(1, erf(div(x, SQRT2))));
+
 const geluOp = withGradient<[Tensor]>((x, save) => {
-  // tfjs-layers' Gelu.apply, op for op.
-  const cdf = mul(0.5, add(1, erf(div(x, SQRT2))));
+  const cdf = normalCdf(x);
   save([x, cdf]);
   return {
     value: mul(x, cdf),
@@ -32,6 +34,6 @@ const geluOp = withGradient<[Tensor]>((x, save) => {
 
 /** GELU (exact, erf form) with a cheap gradient; float32 only (other dtypes: the written-out form). */
 export function gelu(x: Tensor): Tensor {
-  if (x.dtype !== 'float32') return mul(x, mul(0.5, add(1, erf(div(x, SQRT2)))));
+  if (x.dtype !== 'float32') return mul(x, normalCdf(x));
   return geluOp(x);
 }
