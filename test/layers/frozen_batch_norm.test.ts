@@ -60,7 +60,8 @@ describe.each([['stock', false], ['fast', true]])('Keras\' rule on the %s path',
     dp.useFastBlocks(m, fast);
     dp.useFastBlocks(m, !fast);
     dp.useFastBlocks(m, fast);
-    expect(dp.trainingPaths(m).rows.find((r) => r.name === 'bn')?.path).toBe(fast ? 'fused' : 'stock');
+    // On the fast path: 'fused', or 'portable' where this machine's kernel probe refused the fused kernel.
+    expect(dp.trainingPaths(m).rows.find((r) => r.name === 'bn')?.path).toEqual(fast ? expect.stringMatching(/^(fused|portable)$/) : 'stock');
     expect(maxDiff(m.apply(x, {training: true}), m.apply(x))).toBe(0);
     dp.useKerasFrozenBatchNorm(m, false);
     expect(maxDiff(m.apply(x, {training: true}), m.apply(x))).toBeGreaterThan(0.5);
